@@ -1,0 +1,282 @@
+"""The `aftercart` command: run the product, operate shops, import and sync data.
+
+Each subcommand parses its arguments, sets Django up and calls a service; the rules
+live in the services, not here.
+"""
+
+import argparse
+import json
+import os
+import sys
+from datetime import UTC, datetime
+
+
+def _setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aftercart.settings")
+    import django
+
+    django.setup()
+
+
+def _fail(message: str) -> int:
+    print(f"aftercart: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _shop(slug: str):
+    from aftercart.core.models import Shop
+
+    shop = Shop.objects.filter(slug=slug).first()
+    if shop is None:
+        raise SystemExit(_fail(f"no shop {slug!r} (aftercart shop list shows them)"))
+    return shop
+
+
+def _date(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a date (YYYY-MM-DD or ISO 8601)"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def cmd_migrate(args) -> int:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=args.verbosity)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from aftercart.demo import run_demo
+
+    return run_demo(host=args.host, port=args.port, serve=not args.no_serve, orders=args.orders)
+
+
+def cmd_serve(args) -> int:
+    from aftercart.server import serve
+
+    return serve(
+        host=args.host, port=args.port, web_workers=args.workers, with_worker=not args.no_worker
+    )
+
+
+def cmd_worker(args) -> int:
+    from django.core.management import call_command
+
+    call_command("aftercart_worker", queues=args.queues, batch=args.batch, verbosity=args.verbosity)
+    return 0
+
+
+def cmd_createadmin(args) -> int:
+    from aftercart.core.services import create_admin
+
+    try:
+        username, password = create_admin(
+            args.username, email=args.email, password=args.password, shop_slugs=args.shop or []
+        )
+    except ValueError as exc:
+        return _fail(str(exc))
+    print(f"admin user: {username}")
+    if not args.password:
+        print(f"password:   {password}   (shown once)")
+    return 0
+
+
+def cmd_shop(args) -> int:
+    from aftercart.core import services as core
+    from aftercart.core.models import Shop
+    from aftercart.integrations.services import ConnectionError_, connect_store
+
+    if args.shop_cmd == "create":
+        try:
+            shop, key = core.create_shop(
+                args.slug,
+                name=args.name,
+                currency=args.currency,
+                locale=args.locale,
+                timezone_name=args.timezone,
+            )
+        except core.ShopError as exc:
+            return _fail(str(exc))
+        if args.json:
+            print(json.dumps({"slug": shop.slug, "name": shop.name, "api_key": key}))
+        else:
+            print(f"Created shop {shop.slug} ({shop.name}).")
+            print(f"API key (shown once, keep it safe): {key}")
+        return 0
+    if args.shop_cmd == "connect":
+        shop = _shop(args.slug)
+        try:
+            connect_store(
+                shop,
+                args.platform,
+                webhook_secret=args.secret,
+                store_url=args.url or "",
+                access_token=args.token or "",
+                consumer_key=args.consumer_key or "",
+                consumer_secret=args.consumer_secret or "",
+            )
+        except ConnectionError_ as exc:
+            return _fail(str(exc))
+        from django.conf import settings
+
+        print(f"Connected {shop.slug} to {args.platform}. Point its webhooks at:")
+        print(f"  {settings.BASE_URL}/webhooks/{args.platform}/{shop.slug}")
+        return 0
+    shops = list(Shop.objects.all())
+    if args.json:
+        print(json.dumps([{"slug": s.slug, "name": s.name, "currency": s.currency} for s in shops]))
+    elif not shops:
+        print("No shops yet: aftercart shop create SLUG --name NAME")
+    else:
+        for s in shops:
+            print(f"{s.slug:<24} {s.name:<32} {s.currency} {s.locale} {s.timezone}")
+    return 0
+
+
+def cmd_import(args) -> int:
+    from aftercart.integrations.csv.command import run_import
+
+    return run_import(_shop(args.shop), args.file, fmt=args.format, errors_path=args.errors)
+
+
+def cmd_sync(args) -> int:
+    from aftercart.integrations.sync.command import run_sync
+
+    return run_sync(_shop(args.slug), since=args.since)
+
+
+def cmd_customer(args) -> int:
+    from aftercart.customers.models import Customer
+    from aftercart.customers.services import erase_customer, export_customer
+
+    shop = _shop(args.shop)
+    customer = Customer.objects.filter(shop=shop, email=args.email.strip().lower()).first()
+    if customer is None:
+        return _fail(f"no customer {args.email!r} in shop {shop.slug}")
+    if args.customer_cmd == "export":
+        print(json.dumps(export_customer(customer), indent=2, default=str))
+        return 0
+    if not args.yes:
+        return _fail("erasing cannot be undone: add --yes to confirm")
+    record = erase_customer(customer, requested_by="cli")
+    print(f"Erased customer {record.customer_ref}: {json.dumps(record.summary)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="aftercart",
+        description="Aftercart, the self-hosted post-purchase engine for online shops.",
+    )
+    p.add_argument("-v", "--verbosity", type=int, default=1, help=argparse.SUPPRESS)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("demo", help="Set up a demo shop with a year of orders and run it on SQLite")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument(
+        "--orders", type=int, default=3000, help="How many demo orders to generate (first run)"
+    )
+    s.add_argument(
+        "--no-serve", action="store_true", help="Only prepare the data, do not start the server"
+    )
+    s.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("serve", help="Run the web server (granian) and a background worker")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--workers", type=int, default=2, help="Web server processes")
+    s.add_argument("--no-worker", action="store_true", help="Do not start a background worker")
+    s.set_defaults(func=cmd_serve)
+
+    s = sub.add_parser(
+        "worker", help="Run a background worker (as many as you like, on any machine)"
+    )
+    s.add_argument("--queues", default="*")
+    s.add_argument("--batch", action="store_true", help="Run what is queued now, then exit")
+    s.set_defaults(func=cmd_worker)
+
+    s = sub.add_parser("migrate", help="Create or upgrade the database tables")
+    s.set_defaults(func=cmd_migrate)
+
+    s = sub.add_parser(
+        "createadmin", help="Create a dashboard login (password printed once if not given)"
+    )
+    s.add_argument("username")
+    s.add_argument("--email", default="")
+    s.add_argument("--password", default=None)
+    s.add_argument(
+        "--shop", action="append", help="Give access to this shop (repeatable); none: superuser"
+    )
+    s.set_defaults(func=cmd_createadmin)
+
+    s = sub.add_parser("shop", help="Create, connect and list shops")
+    shop_sub = s.add_subparsers(dest="shop_cmd", required=True, metavar="ACTION")
+    c = shop_sub.add_parser("create", help="Create a shop and print its API key once")
+    c.add_argument("slug")
+    c.add_argument("--name", required=True)
+    c.add_argument("--currency", default="EUR")
+    c.add_argument("--locale", default="en", choices=["en", "nl"])
+    c.add_argument("--timezone", default="Europe/Amsterdam")
+    c.add_argument("--json", action="store_true", help="Print JSON for scripts")
+    c = shop_sub.add_parser(
+        "connect", help="Store the webhook secret and API credentials of the shop's store"
+    )
+    c.add_argument("slug")
+    c.add_argument("platform", choices=["shopify", "woocommerce"])
+    c.add_argument("--secret", required=True, help="The webhook signing secret")
+    c.add_argument("--url", help="The store's URL (https://example.myshopify.com)")
+    c.add_argument("--token", help="Shopify Admin API access token")
+    c.add_argument("--consumer-key", help="WooCommerce REST API consumer key")
+    c.add_argument("--consumer-secret", help="WooCommerce REST API consumer secret")
+    c = shop_sub.add_parser("list", help="List shops")
+    c.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_shop)
+
+    s = sub.add_parser("import", help="Import order history from a CSV file")
+    imp = s.add_subparsers(dest="kind", required=True, metavar="KIND")
+    c = imp.add_parser("orders", help="Orders: Shopify's order export or the generic format")
+    c.add_argument("file")
+    c.add_argument("--shop", required=True)
+    c.add_argument("--format", choices=["shopify", "generic"], default="generic")
+    c.add_argument("--errors", help="Write the per-row error report to this CSV file")
+    s.set_defaults(func=cmd_import)
+
+    s = sub.add_parser(
+        "sync", help="Pull orders changed since a date from the store (reconciliation)"
+    )
+    s.add_argument("slug")
+    s.add_argument("--since", type=_date, required=True, help="YYYY-MM-DD or ISO 8601")
+    s.set_defaults(func=cmd_sync)
+
+    s = sub.add_parser("customer", help="Export or erase one customer's personal data")
+    cust = s.add_subparsers(dest="customer_cmd", required=True, metavar="ACTION")
+    for name, text in (
+        ("export", "Print everything held about the customer as JSON"),
+        ("erase", "Erase personal data; order totals stay"),
+    ):
+        c = cust.add_parser(name, help=text)
+        c.add_argument("email")
+        c.add_argument("--shop", required=True)
+        if name == "erase":
+            c.add_argument("--yes", action="store_true", help="Confirm: this cannot be undone")
+    s.set_defaults(func=cmd_customer)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup()
+    if args.command not in ("migrate", "demo"):
+        from aftercart.core.services import ensure_migrated
+
+        ensure_migrated()
+    return args.func(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""The domain event bus: services publish facts, other apps subscribe.
+
+Handlers run after the publishing transaction commits, so a handler never sees (or
+enqueues work for) a change that was rolled back. Handlers should be quick: they
+enqueue a task that carries ids and re-reads state when it runs.
+"""
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    name: str  # e.g. "order.placed", "shipment.delivered"
+    shop_id: int
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+Handler = Callable[[DomainEvent], None]
+_handlers: dict[str, list[Handler]] = defaultdict(list)
+
+
+def subscribe(name: str, handler: Handler | None = None):
+    """Register a handler for an event name ("*" for every event). Usable as a decorator."""
+
+    def register(fn: Handler) -> Handler:
+        if fn not in _handlers[name]:
+            _handlers[name].append(fn)
+        return fn
+
+    return register(handler) if handler else register
+
+
+def unsubscribe(name: str, handler: Handler) -> None:
+    if handler in _handlers.get(name, []):
+        _handlers[name].remove(handler)
+
+
+def _dispatch(event: DomainEvent) -> None:
+    for handler in [*_handlers.get(event.name, []), *_handlers.get("*", [])]:
+        try:
+            handler(event)
+        except Exception:
+            # One broken subscriber must not stop the others, nor undo the fact.
+            log.exception("handler %r failed for %s", handler, event.name)
+
+
+def publish(name: str, shop_id: int, **data: Any) -> None:
+    """Publish once the current transaction commits (at once if there is none)."""
+    event = DomainEvent(name=name, shop_id=shop_id, data=data)
+    transaction.on_commit(lambda: _dispatch(event))

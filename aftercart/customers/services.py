@@ -1,0 +1,164 @@
+"""Customers: found by normalised email per shop, updated only by newer data."""
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from aftercart.core import privacy
+from aftercart.core.events import publish
+from aftercart.core.models import Shop
+from aftercart.customers.models import Customer, ErasureRecord
+
+
+@dataclass
+class CustomerData:
+    """A customer as any source describes them; None means "not said", so it changes nothing."""
+
+    email: str
+    external_id: str = ""
+    first_name: str | None = None
+    last_name: str | None = None
+    locale: str | None = None
+    country: str | None = None
+    phone: str | None = None
+    accepts_marketing: bool | None = None
+    consent_at: datetime | None = None
+    consent_source: str = ""
+    updated_at: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def normalise_email(email: str) -> str:
+    """Trim and lowercase; the address is what identifies a customer within a shop."""
+    value = (email or "").strip().lower()
+    try:
+        validate_email(value)
+    except ValidationError:
+        raise ValueError(f"email: {email!r} is not an email address") from None
+    return value
+
+
+def upsert_customer(shop: Shop, data: CustomerData) -> tuple[Customer, bool]:
+    """Create or update the shop's customer with this email. Stale data (older updated_at) changes nothing.
+
+    Returns (customer, changed).
+    """
+    email = normalise_email(data.email)
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().filter(shop=shop, email=email).first()
+        created = customer is None
+        if created:
+            try:
+                with transaction.atomic():
+                    customer = Customer.objects.create(shop=shop, email=email)
+            except IntegrityError:
+                # Another process created the same customer a moment ago: use theirs.
+                customer = Customer.objects.select_for_update().get(shop=shop, email=email)
+                created = False
+        if (
+            not created
+            and data.updated_at
+            and customer.source_updated_at
+            and data.updated_at < customer.source_updated_at
+        ):
+            return customer, False
+        changed = _apply(customer, data)
+        if changed or created:
+            customer.save()
+            publish(
+                "customer.created" if created else "customer.updated",
+                shop.id,
+                customer_id=customer.id,
+            )
+    return customer, changed or created
+
+
+def _apply(customer: Customer, data: CustomerData) -> bool:
+    changed = False
+    for attr in ("external_id", "first_name", "last_name", "locale", "country", "phone"):
+        value = getattr(data, attr)
+        if value is None or value == "":
+            continue
+        value = str(value)[: Customer._meta.get_field(attr).max_length]
+        if attr == "country":
+            value = value.upper()
+        if getattr(customer, attr) != value:
+            setattr(customer, attr, value)
+            changed = True
+    if data.accepts_marketing is not None and data.accepts_marketing != customer.accepts_marketing:
+        customer.accepts_marketing = data.accepts_marketing
+        customer.marketing_consent_at = data.consent_at or data.updated_at or timezone.now()
+        customer.marketing_consent_source = data.consent_source[:60]
+        changed = True
+    if data.updated_at and (
+        customer.source_updated_at is None or data.updated_at > customer.source_updated_at
+    ):
+        customer.source_updated_at = data.updated_at
+        changed = True
+    return changed
+
+
+def export_customer(customer: Customer) -> dict[str, Any]:
+    """Everything every app holds about one customer, as one JSON-able document."""
+    return {
+        "shop": customer.shop.slug,
+        "exported_at": timezone.now().isoformat(),
+        "data": {holder.name: holder.export(customer) for holder in privacy.holders()},
+    }
+
+
+def erase_customer(customer: Customer, *, requested_by: str) -> ErasureRecord:
+    """Remove or anonymise personal data everywhere; order totals stay for the books.
+
+    Every erasure is recorded, without the personal data it removed.
+    """
+    with transaction.atomic():
+        # Later apps find their rows through the customer, so they go first and the
+        # customer record itself (registered first) is anonymised last.
+        summary = {h.name: h.erase(customer) for h in reversed(privacy.holders())}
+        record = ErasureRecord.objects.create(
+            shop=customer.shop,
+            customer_ref=str(customer.pk),
+            requested_by=requested_by[:200],
+            summary=summary,
+        )
+        publish("customer.erased", customer.shop_id, customer_id=customer.pk)
+    return record
+
+
+def anonymous_email(customer: Customer) -> str:
+    digest = hashlib.sha256(f"{customer.shop_id}:{customer.pk}".encode()).hexdigest()[:16]
+    return f"erased-{digest}@invalid.example"
+
+
+def answer_data_request(shop: Shop, email: str, *, requested_by: str):
+    """A store asks for a customer's data: build the export and keep it for the merchant."""
+    from aftercart.customers.models import DataRequest
+
+    customer = Customer.objects.filter(shop=shop, email=email.strip().lower()).first()
+    document = export_customer(customer) if customer else {"shop": shop.slug, "data": {}}
+    return DataRequest.objects.create(
+        shop=shop, email=email[:254], requested_by=requested_by[:200], document=document
+    )
+
+
+def redact_by_email(shop: Shop, email: str, *, requested_by: str) -> ErasureRecord | None:
+    customer = Customer.objects.filter(shop=shop, email=email.strip().lower()).first()
+    if customer is None:
+        return None  # nothing held, nothing to erase
+    return erase_customer(customer, requested_by=requested_by)
+
+
+def redact_shop(shop: Shop, *, requested_by: str) -> int:
+    """The store uninstalled us: erase every customer the shop holds."""
+    count = 0
+    for customer in Customer.objects.filter(shop=shop, erased_at=None).iterator():
+        erase_customer(customer, requested_by=requested_by)
+        count += 1
+    return count

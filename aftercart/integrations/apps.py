@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class IntegrationsConfig(AppConfig):
+    name = "aftercart.integrations"
+    label = "integrations"
+
+    def ready(self) -> None:
+        from aftercart.integrations import privacy  # noqa: F401  registers the data holder

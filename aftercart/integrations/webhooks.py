@@ -1,0 +1,98 @@
+"""Webhook endpoints for Shopify and WooCommerce: verify, store, answer. Nothing else.
+
+The order of checks is the contract: too large 413 (core.middleware); unknown shop 404; bad or missing
+signature 401 (nothing stored, nothing parsed); malformed JSON 400; unknown topic 202
+(recorded as ignored); wrong fields 422 naming each; otherwise stored and 200.
+"""
+
+import hashlib
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from aftercart.core.models import Shop
+from aftercart.integrations import intake
+from aftercart.integrations.services import signature_matches, webhook_secret
+from aftercart.integrations.shopify import mapping as shopify
+from aftercart.integrations.woocommerce import mapping as woocommerce
+
+
+def _error(status: int, message: str, **extra) -> JsonResponse:
+    return JsonResponse({"error": message, **extra}, status=status)
+
+
+def _fallback_id(topic: str, body: bytes) -> str:
+    return "sha256:" + hashlib.sha256(topic.encode() + b"\n" + body).hexdigest()
+
+
+def receive(
+    shop: Shop, *, source: str, topic: str, event_id: str, body: bytes, parser
+) -> JsonResponse:
+    try:
+        payload = intake.parse_json(body)
+    except ValueError as exc:
+        return _error(400, str(exc))
+    try:
+        parsed = parser(topic, payload)
+    except intake.UnknownTopic:
+        intake.store_delivery(
+            shop, source=source, topic=topic, event_id=event_id, body=body.decode(), intake=None
+        )
+        return JsonResponse({"status": "ignored", "topic": topic}, status=202)
+    except intake.PayloadError as exc:
+        return _error(422, "the payload is missing fields or has wrong ones", problems=exc.problems)
+    stored = intake.store_delivery(
+        shop, source=source, topic=topic, event_id=event_id, body=body.decode(), intake=parsed
+    )
+    return JsonResponse({"status": "duplicate" if stored.duplicate else "accepted"})
+
+
+@csrf_exempt
+@require_POST
+def shopify_webhook(request: HttpRequest, shop_slug: str) -> JsonResponse:
+    shop = Shop.objects.filter(slug=shop_slug).first()
+    if shop is None:
+        return _error(404, f"no shop {shop_slug!r}")
+    secret = webhook_secret(shop, "shopify")
+    body = request.body
+    if not secret or not signature_matches(
+        secret, body, request.headers.get("X-Shopify-Hmac-Sha256")
+    ):
+        return _error(401, "X-Shopify-Hmac-Sha256 does not match the body")
+    topic = request.headers.get("X-Shopify-Topic", "")
+    event_id = (
+        request.headers.get("X-Shopify-Event-Id")
+        or request.headers.get("X-Shopify-Webhook-Id")
+        or _fallback_id(topic, body)
+    )
+    return receive(
+        shop, source="shopify", topic=topic, event_id=event_id, body=body, parser=shopify.parse
+    )
+
+
+@csrf_exempt
+@require_POST
+def woocommerce_webhook(request: HttpRequest, shop_slug: str) -> JsonResponse:
+    shop = Shop.objects.filter(slug=shop_slug).first()
+    if shop is None:
+        return _error(404, f"no shop {shop_slug!r}")
+    signature = request.headers.get("X-WC-Webhook-Signature")
+    # WooCommerce pings a new webhook once, unsigned, with webhook_id=<n>; it must get a 2xx.
+    is_form = request.content_type == "application/x-www-form-urlencoded"
+    if not signature and is_form and "webhook_id" in request.POST:
+        return JsonResponse({"status": "pong"})
+    secret = webhook_secret(shop, "woocommerce")
+    body = request.body
+    if not secret or not signature_matches(secret, body, signature):
+        return _error(401, "X-WC-Webhook-Signature does not match the body")
+    topic = request.headers.get("X-WC-Webhook-Topic", "")
+    event_id = request.headers.get("X-WC-Webhook-Delivery-ID") or _fallback_id(topic, body)
+    return receive(
+        shop,
+        source="woocommerce",
+        topic=topic,
+        event_id=event_id,
+        body=body,
+        parser=woocommerce.parse,
+    )

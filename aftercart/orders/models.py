@@ -1,0 +1,215 @@
+"""Orders and what happened to them. Changed only through aftercart.orders.services."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from aftercart.core.models import Shop
+from aftercart.core.money import MoneyField
+from aftercart.customers.models import Customer
+
+
+class Product(models.Model):
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="products")
+    external_id = models.CharField(max_length=100)
+    title = models.CharField(max_length=255)
+    category = models.CharField(max_length=120, blank=True)
+    vendor = models.CharField(max_length=120, blank=True)
+    image_url = models.URLField(max_length=500, blank=True)
+    returnable = models.BooleanField(default=True)
+    # Consumables run out; the replenishment reminder uses the typical interval.
+    consumable = models.BooleanField(default=False)
+    reorder_interval_days = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "external_id"], name="product_per_shop")
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Variant(models.Model):
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE)
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants")
+    external_id = models.CharField(max_length=100)
+    sku = models.CharField(max_length=100, blank=True)
+    title = models.CharField(max_length=255, blank=True)
+    price = MoneyField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "external_id"], name="variant_per_shop")
+        ]
+
+
+class Order(models.Model):
+    class Financial(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        AUTHORIZED = "authorized", _("Authorised")
+        PAID = "paid", _("Paid")
+        PARTIALLY_PAID = "partially_paid", _("Partially paid")
+        PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
+        REFUNDED = "refunded", _("Refunded")
+        VOIDED = "voided", _("Voided")
+        FAILED = "failed", _("Failed")
+
+    class Fulfilment(models.TextChoices):
+        UNFULFILLED = "unfulfilled", _("Unfulfilled")
+        PARTIAL = "partial", _("Partially shipped")
+        FULFILLED = "fulfilled", _("Shipped")
+        DELIVERED = "delivered", _("Delivered")
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="orders")
+    external_id = models.CharField(max_length=100)
+    number = models.CharField(max_length=60, blank=True)  # what the customer sees, e.g. "#1001"
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
+    )
+    email = models.EmailField(blank=True)
+    currency = models.CharField(max_length=3)
+    subtotal = MoneyField()
+    discounts = MoneyField()
+    shipping = MoneyField()
+    tax = MoneyField()
+    total = MoneyField()
+    refunded = MoneyField()
+    placed_at = models.DateTimeField(null=True, blank=True)
+    financial_status = models.CharField(
+        max_length=20, choices=Financial.choices, default=Financial.PENDING
+    )
+    fulfilment_status = models.CharField(
+        max_length=20, choices=Fulfilment.choices, default=Fulfilment.UNFULFILLED
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=100, blank=True)
+    discount_codes = models.JSONField(default=list, blank=True)
+    shipping_name = models.CharField(max_length=200, blank=True)
+    shipping_address = models.JSONField(default=dict, blank=True)  # street lines: personal data
+    shipping_country = models.CharField(max_length=2, blank=True)
+    shipping_postcode = models.CharField(max_length=20, blank=True)
+    shipping_city = models.CharField(max_length=100, blank=True)
+    locale = models.CharField(max_length=10, blank=True)
+    source = models.CharField(max_length=20)  # shopify, woocommerce, api, csv
+    note = models.TextField(blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    # The store's own updated_at of the version applied last; an older version is stale.
+    source_updated_at = models.DateTimeField(null=True, blank=True)
+    # Made by an event that arrived before its order (a fulfilment first); filled in later.
+    is_placeholder = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("order")
+        ordering = ["-placed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "external_id"], name="order_per_shop")
+        ]
+        indexes = [
+            models.Index(fields=["shop", "-placed_at"]),
+            models.Index(fields=["shop", "number"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.number or self.external_id
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.cancelled_at is not None
+
+
+class LineItem(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    external_id = models.CharField(max_length=100, blank=True)
+    product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.SET_NULL)
+    variant = models.ForeignKey(Variant, null=True, blank=True, on_delete=models.SET_NULL)
+    sku = models.CharField(max_length=100, blank=True)
+    title = models.CharField(max_length=255)
+    variant_title = models.CharField(max_length=255, blank=True)
+    quantity = models.PositiveIntegerField(default=1)
+    unit_price = MoneyField()
+    discount = MoneyField()
+    total = MoneyField()
+
+    class Meta:
+        ordering = ["id"]
+
+
+class Shipment(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Preparing")
+        INFO_RECEIVED = "info_received", _("Label created")
+        IN_TRANSIT = "in_transit", _("In transit")
+        OUT_FOR_DELIVERY = "out_for_delivery", _("Out for delivery")
+        FAILED_ATTEMPT = "failed_attempt", _("Delivery attempt failed")
+        AVAILABLE_FOR_PICKUP = "available_for_pickup", _("Ready for pickup")
+        DELIVERED = "delivered", _("Delivered")
+        EXCEPTION = "exception", _("Problem with delivery")
+        RETURNED_TO_SENDER = "returned_to_sender", _("Returned to sender")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE)
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipments")
+    external_id = models.CharField(max_length=100)
+    carrier = models.CharField(max_length=100, blank=True)
+    tracking_number = models.CharField(max_length=100, blank=True)
+    tracking_url = models.URLField(max_length=500, blank=True)
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.PENDING)
+    items = models.JSONField(default=list, blank=True)  # [{"line": external id, "quantity": n}]
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    source_updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["shipped_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "external_id"], name="shipment_per_order")
+        ]
+
+
+class Refund(models.Model):
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE)
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="refunds")
+    external_id = models.CharField(max_length=100)
+    amount = MoneyField()
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=255, blank=True)
+    items = models.JSONField(default=list, blank=True)  # [{"line": external id, "quantity": n}]
+    refunded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["refunded_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "external_id"], name="refund_per_order")
+        ]
+
+
+class OrderEvent(models.Model):
+    """The append-only timeline of an order: one row per real-world event, never edited."""
+
+    class Type(models.TextChoices):
+        PLACED = "placed", _("Order placed")
+        PAID = "paid", _("Payment received")
+        SHIPPED = "shipped", _("Shipped")
+        SHIPMENT_UPDATED = "shipment_updated", _("Shipment update")
+        DELIVERED = "delivered", _("Delivered")
+        CANCELLED = "cancelled", _("Cancelled")
+        REFUNDED = "refunded", _("Refunded")
+        NOTE = "note", _("Note")
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE)
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=24, choices=Type.choices)
+    occurred_at = models.DateTimeField()
+    source = models.CharField(max_length=20)
+    # Names the real event ("paid", "shipment:123:delivered"), so a second delivery of it is dropped.
+    external_id = models.CharField(max_length=200)
+    payload = models.JSONField(default=dict, blank=True)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "external_id"], name="one_event_per_fact")
+        ]

@@ -1,0 +1,72 @@
+"""Read-only views of a shop's orders, for the dashboard and the API. Always scoped to one shop."""
+
+from datetime import datetime
+
+from django.db.models import Count, Max, Q, QuerySet, Sum
+
+from aftercart.core.models import Shop
+from aftercart.orders.models import Order
+
+
+def find_orders(
+    shop: Shop,
+    *,
+    search: str = "",
+    financial_status: str = "",
+    fulfilment_status: str = "",
+    cancelled: bool | None = None,
+    customer_id: int | None = None,
+    updated_since: datetime | None = None,
+    placed_from: datetime | None = None,
+    placed_to: datetime | None = None,
+) -> QuerySet[Order]:
+    qs = Order.objects.filter(shop=shop, is_placeholder=False).select_related("customer")
+    if search:
+        term = search.strip()
+        qs = qs.filter(
+            Q(number__icontains=term)
+            | Q(external_id=term)
+            | Q(email__icontains=term)
+            | Q(shipping_name__icontains=term)
+        )
+    if financial_status:
+        qs = qs.filter(financial_status=financial_status)
+    if fulfilment_status:
+        qs = qs.filter(fulfilment_status=fulfilment_status)
+    if cancelled is not None:
+        qs = qs.filter(cancelled_at__isnull=not cancelled)
+    if customer_id:
+        qs = qs.filter(customer_id=customer_id)
+    if updated_since:
+        qs = qs.filter(updated_at__gte=updated_since)
+    if placed_from:
+        qs = qs.filter(placed_at__gte=placed_from)
+    if placed_to:
+        qs = qs.filter(placed_at__lt=placed_to)
+    return qs.order_by("-placed_at", "-id")
+
+
+def order_detail(
+    shop: Shop, *, pk: int | None = None, external_id: str | None = None
+) -> Order | None:
+    qs = Order.objects.filter(shop=shop).prefetch_related("lines", "shipments", "refunds", "events")
+    if pk is not None:
+        qs = qs.filter(pk=pk)
+    elif external_id is not None:
+        qs = qs.filter(external_id=external_id)
+    else:
+        return None
+    return qs.select_related("customer").first()
+
+
+def customer_totals(shop: Shop, customer_ids: list[int]) -> dict[int, dict]:
+    rows = (
+        Order.objects.filter(
+            shop=shop, customer_id__in=customer_ids, cancelled_at=None, is_placeholder=False
+        )
+        .values("customer_id")
+        .annotate(
+            orders=Count("id"), spent=Sum("total"), refunded=Sum("refunded"), last=Max("placed_at")
+        )
+    )
+    return {r["customer_id"]: r for r in rows}

@@ -1,0 +1,446 @@
+"""The only code that changes orders. One transaction per call; events published on commit.
+
+Every service is safe to run twice with the same input and in any order relative to
+the others: the timeline keys each real event ("placed", "refund:77",
+"shipment:12:delivered") under a unique constraint, and a version of an order older
+than the one stored (by the store's own updated_at) changes nothing.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from aftercart.core.events import publish
+from aftercart.core.models import Shop
+from aftercart.customers.services import CustomerData, upsert_customer
+from aftercart.orders.models import LineItem, Order, OrderEvent, Product, Refund, Shipment, Variant
+from aftercart.orders.records import LineData, OrderData, RefundData, ShipmentData
+
+PAID_STATES = {
+    Order.Financial.PAID,
+    Order.Financial.PARTIALLY_REFUNDED,
+    Order.Financial.REFUNDED,
+}
+# A shipment only moves forward, unless the source gives a newer timestamp.
+STATUS_RANK = {
+    "pending": 0,
+    "info_received": 1,
+    "in_transit": 2,
+    "out_for_delivery": 3,
+    "failed_attempt": 3,
+    "available_for_pickup": 4,
+    "exception": 4,
+    "delivered": 5,
+    "returned_to_sender": 5,
+    "cancelled": 5,
+}
+
+
+@dataclass
+class OrderChange:
+    order: Order
+    applied: bool  # False when the input was stale and nothing changed
+    events: list[str] = field(default_factory=list)  # timeline entries written
+
+
+class _Recorder:
+    """Writes timeline entries for one order inside the caller's transaction."""
+
+    def __init__(self, order: Order, source: str):
+        self.order = order
+        self.source = source
+        self.written: list[str] = []
+
+    def note(
+        self,
+        type_: str,
+        key: str,
+        occurred_at: datetime | None,
+        domain_event: str | None = None,
+        payload: dict | None = None,
+        **ids,
+    ) -> bool:
+        _, created = OrderEvent.objects.get_or_create(
+            order=self.order,
+            external_id=key,
+            defaults={
+                "shop_id": self.order.shop_id,
+                "type": type_,
+                "occurred_at": occurred_at or timezone.now(),
+                "source": self.source,
+                "payload": payload or {},
+            },
+        )
+        if created:
+            self.written.append(key)
+            if domain_event:
+                publish(domain_event, self.order.shop_id, order_id=self.order.pk, **ids)
+        return created
+
+
+def _locked_order(shop: Shop, external_id: str, source: str, currency: str | None) -> Order:
+    """The order row, locked for this transaction; a placeholder if it is not known yet."""
+    if not external_id:
+        raise ValueError("order id: missing")
+    order = Order.objects.select_for_update().filter(shop=shop, external_id=external_id).first()
+    if order is not None:
+        return order
+    try:
+        with transaction.atomic():
+            return Order.objects.create(
+                shop=shop,
+                external_id=external_id,
+                source=source,
+                currency=currency or shop.currency,
+                is_placeholder=True,
+            )
+    except IntegrityError:
+        # A concurrent delivery for the same order created it first.
+        return Order.objects.select_for_update().get(shop=shop, external_id=external_id)
+
+
+def record_order(shop: Shop, data: OrderData) -> OrderChange:
+    """Create or update an order from a full description of it.
+
+    A version older than the stored one changes nothing. Shipments and refunds listed
+    in it are applied as record_shipment / record_refund would.
+    """
+    with transaction.atomic():
+        order = _locked_order(shop, data.external_id, data.source, data.currency)
+        rec = _Recorder(order, data.source)
+        if (
+            data.updated_at
+            and order.source_updated_at
+            and data.updated_at < order.source_updated_at
+        ):
+            return OrderChange(order, applied=False)
+
+        was_paid = order.financial_status in PAID_STATES
+        was_cancelled = order.cancelled_at is not None
+        _apply_fields(order, data)
+        if data.customer or data.email:
+            customer_data = data.customer or CustomerData(email=data.email or "")
+            if customer_data.email:
+                order.customer, _ = upsert_customer(shop, customer_data)
+        if data.updated_at:
+            order.source_updated_at = data.updated_at
+        if order.is_placeholder and data.placed_at:
+            order.is_placeholder = False
+        order.save()
+
+        if data.lines is not None:
+            _replace_lines(order, data.lines)
+        if not order.is_placeholder:
+            rec.note(OrderEvent.Type.PLACED, "placed", order.placed_at, "order.placed")
+        if order.financial_status in PAID_STATES and not was_paid:
+            rec.note(
+                OrderEvent.Type.PAID,
+                "paid",
+                data.updated_at or order.placed_at,
+                "order.paid",
+            )
+        if order.cancelled_at and not was_cancelled:
+            rec.note(
+                OrderEvent.Type.CANCELLED,
+                "cancelled",
+                order.cancelled_at,
+                "order.cancelled",
+                {"reason": order.cancel_reason},
+            )
+        for shipment in data.shipments or []:
+            _apply_shipment(order, shipment, rec)
+        for refund in data.refunds or []:
+            _apply_refund(order, refund, rec)
+        _settle_statuses(order, rec, fulfilment_given=data.fulfilment_status is not None)
+    return OrderChange(order, applied=True, events=rec.written)
+
+
+def record_shipment(
+    shop: Shop, order_external_id: str, data: ShipmentData, source: str
+) -> OrderChange:
+    """Add or update one shipment. Arriving before its order, it waits on a placeholder order."""
+    with transaction.atomic():
+        order = _locked_order(shop, order_external_id, source, None)
+        rec = _Recorder(order, source)
+        _apply_shipment(order, data, rec)
+        _settle_statuses(order, rec, fulfilment_given=False)
+    return OrderChange(order, applied=True, events=rec.written)
+
+
+def record_refund(shop: Shop, order_external_id: str, data: RefundData, source: str) -> OrderChange:
+    with transaction.atomic():
+        order = _locked_order(shop, order_external_id, source, None)
+        rec = _Recorder(order, source)
+        _apply_refund(order, data, rec)
+        _settle_statuses(order, rec, fulfilment_given=False)
+    return OrderChange(order, applied=True, events=rec.written)
+
+
+def record_cancellation(
+    shop: Shop, order_external_id: str, *, cancelled_at: datetime | None, reason: str, source: str
+) -> OrderChange:
+    with transaction.atomic():
+        order = _locked_order(shop, order_external_id, source, None)
+        rec = _Recorder(order, source)
+        if order.cancelled_at is None:
+            order.cancelled_at = cancelled_at or timezone.now()
+            order.cancel_reason = reason[:100]
+            order.save(update_fields=["cancelled_at", "cancel_reason", "updated_at"])
+            rec.note(
+                OrderEvent.Type.CANCELLED,
+                "cancelled",
+                order.cancelled_at,
+                "order.cancelled",
+                {"reason": order.cancel_reason},
+            )
+    return OrderChange(order, applied=True, events=rec.written)
+
+
+def record_delivery(
+    shop: Shop, order_external_id: str, *, delivered_at: datetime | None, source: str
+) -> OrderChange:
+    """The whole order arrived: every shipment not yet delivered is marked delivered."""
+    with transaction.atomic():
+        order = _locked_order(shop, order_external_id, source, None)
+        rec = _Recorder(order, source)
+        shipments = list(order.shipments.all()) or [Shipment(external_id="delivery")]
+        for shipment in shipments:
+            if shipment.status != Shipment.Status.DELIVERED:
+                _apply_shipment(
+                    order,
+                    ShipmentData(
+                        external_id=shipment.external_id,
+                        status=Shipment.Status.DELIVERED,
+                        delivered_at=delivered_at or timezone.now(),
+                    ),
+                    rec,
+                )
+        _settle_statuses(order, rec, fulfilment_given=False)
+    return OrderChange(order, applied=True, events=rec.written)
+
+
+def _apply_fields(order: Order, data: OrderData) -> None:
+    simple = (
+        "number",
+        "currency",
+        "subtotal",
+        "discounts",
+        "shipping",
+        "tax",
+        "total",
+        "placed_at",
+        "financial_status",
+        "fulfilment_status",
+        "cancelled_at",
+        "discount_codes",
+        "shipping_name",
+        "shipping_address",
+        "shipping_postcode",
+        "shipping_city",
+        "locale",
+        "note",
+        "tags",
+    )
+    for attr in simple:
+        value = getattr(data, attr)
+        if value is not None:
+            setattr(order, attr, value)
+    if data.email:
+        order.email = data.email.strip().lower()
+    if data.shipping_country:
+        order.shipping_country = data.shipping_country.upper()[:2]
+    if data.cancel_reason is not None:
+        order.cancel_reason = data.cancel_reason[:100]
+    if order.source in ("", "placeholder"):
+        order.source = data.source
+
+
+def _replace_lines(order: Order, lines: list[LineData]) -> None:
+    wanted = [
+        (ln.external_id, ln.sku, ln.title[:255], ln.quantity, ln.unit_price, ln.discount)
+        for ln in lines
+    ]
+    current = [
+        (ln.external_id, ln.sku, ln.title, ln.quantity, ln.unit_price, ln.discount)
+        for ln in order.lines.all()
+    ]
+    if wanted == current:
+        return
+    order.lines.all().delete()
+    products = _products_for(order.shop_id, lines)
+    LineItem.objects.bulk_create(
+        [
+            LineItem(
+                order=order,
+                external_id=ln.external_id,
+                sku=ln.sku[:100],
+                title=ln.title[:255],
+                variant_title=ln.variant_title[:255],
+                quantity=ln.quantity,
+                unit_price=ln.unit_price,
+                discount=ln.discount,
+                total=ln.unit_price * ln.quantity - ln.discount,
+                product=products.get(ln.product_external_id, (None, None))[0],
+                variant=products.get(ln.product_external_id, (None, {}))[1].get(
+                    ln.variant_external_id
+                ),
+            )
+            for ln in lines
+        ]
+    )
+
+
+def _products_for(shop_id: int, lines: list[LineData]) -> dict[str, tuple[Product, dict]]:
+    """The catalogue rows for these lines, created from the line when the shop has none yet."""
+    found: dict[str, tuple[Product, dict]] = {}
+    for ln in lines:
+        if not ln.product_external_id:
+            continue
+        if ln.product_external_id not in found:
+            product, _ = Product.objects.get_or_create(
+                shop_id=shop_id,
+                external_id=ln.product_external_id,
+                defaults={"title": ln.title[:255], "category": ln.category[:120]},
+            )
+            found[ln.product_external_id] = (product, {})
+        product, variants = found[ln.product_external_id]
+        if ln.variant_external_id and ln.variant_external_id not in variants:
+            variants[ln.variant_external_id], _ = Variant.objects.get_or_create(
+                shop_id=shop_id,
+                external_id=ln.variant_external_id,
+                defaults={
+                    "product": product,
+                    "sku": ln.sku[:100],
+                    "title": ln.variant_title[:255],
+                    "price": ln.unit_price,
+                },
+            )
+    return found
+
+
+def _apply_shipment(order: Order, data: ShipmentData, rec: _Recorder) -> Shipment:
+    shipment = Shipment.objects.filter(order=order, external_id=data.external_id).first()
+    is_new = shipment is None
+    if is_new:
+        shipment = Shipment(shop_id=order.shop_id, order=order, external_id=data.external_id)
+    elif (
+        data.updated_at
+        and shipment.source_updated_at
+        and data.updated_at < shipment.source_updated_at
+    ):
+        return shipment  # an older version of this shipment: nothing to learn from it
+    previous = shipment.status
+    for attr in ("carrier", "tracking_number", "tracking_url", "items", "shipped_at"):
+        value = getattr(data, attr)
+        if value not in (None, ""):
+            setattr(shipment, attr, value)
+    if data.status and data.status != previous:
+        newer = bool(
+            data.updated_at
+            and (shipment.source_updated_at is None or data.updated_at > shipment.source_updated_at)
+        )
+        if is_new or newer or STATUS_RANK.get(data.status, 0) >= STATUS_RANK.get(previous, 0):
+            shipment.status = data.status
+    if shipment.status == Shipment.Status.DELIVERED and not shipment.delivered_at:
+        shipment.delivered_at = data.delivered_at or data.updated_at or timezone.now()
+    if shipment.shipped_at is None:
+        shipment.shipped_at = data.updated_at or timezone.now()
+    if data.updated_at:
+        shipment.source_updated_at = data.updated_at
+    shipment.save()
+
+    ids = {"shipment_id": shipment.pk}
+    info = {"carrier": shipment.carrier, "tracking_number": shipment.tracking_number}
+    rec.note(
+        OrderEvent.Type.SHIPPED,
+        f"shipment:{shipment.external_id}:created",
+        shipment.shipped_at,
+        "shipment.created",
+        info,
+        **ids,
+    )
+    if shipment.status != previous and shipment.status not in ("pending",):
+        is_delivered = shipment.status == Shipment.Status.DELIVERED
+        rec.note(
+            OrderEvent.Type.DELIVERED if is_delivered else OrderEvent.Type.SHIPMENT_UPDATED,
+            f"shipment:{shipment.external_id}:{shipment.status}",
+            shipment.delivered_at if is_delivered else (data.updated_at or timezone.now()),
+            "shipment.delivered" if is_delivered else "shipment.updated",
+            {"status": shipment.status, **info},
+            **ids,
+        )
+    return shipment
+
+
+def _apply_refund(order: Order, data: RefundData, rec: _Recorder) -> Refund:
+    refund, created = Refund.objects.get_or_create(
+        order=order,
+        external_id=data.external_id,
+        defaults={
+            "shop_id": order.shop_id,
+            "amount": data.amount,
+            "currency": order.currency,
+            "reason": data.reason[:255],
+            "items": data.items,
+            "refunded_at": data.refunded_at,
+        },
+    )
+    if created:
+        rec.note(
+            OrderEvent.Type.REFUNDED,
+            f"refund:{refund.external_id}",
+            refund.refunded_at,
+            "order.refunded",
+            {"amount": str(refund.amount), "reason": refund.reason},
+            refund_id=refund.pk,
+        )
+    return refund
+
+
+def _settle_statuses(order: Order, rec: _Recorder, *, fulfilment_given: bool) -> None:
+    """Derive what follows from shipments and refunds: refunded totals, delivered orders."""
+    refunded = sum((r.amount for r in order.refunds.all()), Decimal("0.00"))
+    changed = []
+    if refunded != order.refunded:
+        order.refunded = refunded
+        changed.append("refunded")
+        if order.total and refunded >= order.total:
+            order.financial_status = Order.Financial.REFUNDED
+        elif refunded > 0:
+            order.financial_status = Order.Financial.PARTIALLY_REFUNDED
+        changed.append("financial_status")
+    shipments = list(order.shipments.all())
+    if shipments:
+        live = [s for s in shipments if s.status != Shipment.Status.CANCELLED]
+        if live and all(s.status == Shipment.Status.DELIVERED for s in live):
+            status = Order.Fulfilment.DELIVERED
+        elif fulfilment_given and order.fulfilment_status != Order.Fulfilment.DELIVERED:
+            status = order.fulfilment_status
+        elif _shipped_everything(order, live):
+            status = Order.Fulfilment.FULFILLED
+        else:
+            status = Order.Fulfilment.PARTIAL if live else order.fulfilment_status
+        if status != order.fulfilment_status:
+            if status == Order.Fulfilment.DELIVERED:
+                publish("order.delivered", order.shop_id, order_id=order.pk)
+            order.fulfilment_status = status
+            changed.append("fulfilment_status")
+    if changed:
+        order.save(update_fields=[*changed, "updated_at"])
+
+
+def _shipped_everything(order: Order, shipments: list[Shipment]) -> bool:
+    if not shipments:
+        return False
+    if any(not s.items for s in shipments):
+        return True  # a shipment that does not list its items is taken to hold them all
+    shipped: dict[str, int] = {}
+    for s in shipments:
+        for item in s.items:
+            shipped[str(item.get("line"))] = shipped.get(str(item.get("line")), 0) + int(
+                item.get("quantity", 0)
+            )
+    return all(shipped.get(ln.external_id, 0) >= ln.quantity for ln in order.lines.all())

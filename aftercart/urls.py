@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from aftercart.api.main import api
+from aftercart.integrations import webhooks
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("webhooks/shopify/<slug:shop_slug>", webhooks.shopify_webhook, name="webhook-shopify"),
+    path(
+        "webhooks/woocommerce/<slug:shop_slug>",
+        webhooks.woocommerce_webhook,
+        name="webhook-woocommerce",
+    ),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("aftercart.dashboard.urls")),
+]

@@ -1,0 +1,85 @@
+import base64
+import hashlib
+import hmac
+import json
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+from aftercart.core.services import create_shop
+from aftercart.integrations import intake
+from aftercart.integrations.services import connect_store
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SHOPIFY_SECRET = "shpss_test_secret_0123456789"
+WOO_SECRET = "woo-webhook-secret"
+
+
+def load(name: str) -> dict:
+    return json.loads((FIXTURES / name).read_text())
+
+
+def sign(secret: str, body: bytes) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+@pytest.fixture
+def shop(db):
+    shop, key = create_shop("roastery", name="De Roasterij", locale="nl")
+    shop.api_key = key
+    connect_store(
+        shop, "shopify", webhook_secret=SHOPIFY_SECRET, store_url="https://roastery.myshopify.com"
+    )
+    connect_store(
+        shop, "woocommerce", webhook_secret=WOO_SECRET, store_url="https://roastery.example"
+    )
+    return shop
+
+
+@pytest.fixture
+def other_shop(db):
+    shop, key = create_shop(
+        "teahouse", name="Tea House", currency="GBP", timezone_name="Europe/London"
+    )
+    shop.api_key = key
+    connect_store(shop, "shopify", webhook_secret="another-secret")
+    return shop
+
+
+@pytest.fixture
+def shopify(client: Client):
+    """POST a Shopify webhook, signed like Shopify signs it."""
+
+    def post(
+        shop,
+        topic: str,
+        payload,
+        *,
+        event_id: str | None = None,
+        secret: str = SHOPIFY_SECRET,
+        raw: bytes | None = None,
+        signature: str | None = None,
+    ):
+        body = raw if raw is not None else json.dumps(payload).encode()
+        headers = {
+            "HTTP_X_SHOPIFY_TOPIC": topic,
+            "HTTP_X_SHOPIFY_HMAC_SHA256": signature
+            if signature is not None
+            else sign(secret, body),
+            "HTTP_X_SHOPIFY_SHOP_DOMAIN": "roastery.myshopify.com",
+            "HTTP_X_SHOPIFY_API_VERSION": "2026-10",
+        }
+        if event_id:
+            headers["HTTP_X_SHOPIFY_EVENT_ID"] = event_id
+        return client.post(
+            f"/webhooks/shopify/{shop.slug}", body, content_type="application/json", **headers
+        )
+
+    return post
+
+
+@pytest.fixture
+def drain():
+    """Apply what the webhooks stored, as the worker's drain task would."""
+    return intake.drain
