@@ -24,6 +24,16 @@ def sign(secret: str, body: bytes) -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
+@pytest.fixture(autouse=True)
+def _forget_cached_webhook_targets():
+    # Each test makes its shops anew; a process cache must not carry one test's into the next.
+    from aftercart.integrations import services
+
+    services._secrets.clear()
+    yield
+    services._secrets.clear()
+
+
 @pytest.fixture
 def shop(db):
     shop, key = create_shop("roastery", name="De Roasterij", locale="nl")

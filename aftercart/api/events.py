@@ -2,7 +2,7 @@ import hashlib
 import json
 
 from django.http import HttpRequest
-from ninja import Header, Router, Schema
+from ninja import Header, Router, Schema, Status
 
 from aftercart.integrations import intake
 from aftercart.integrations.generic.events import EventIn, parse
@@ -64,5 +64,5 @@ def post_event(
         request.shop, source="api", topic=payload.type, event_id=event_id, body=body, intake=parsed
     )
     if stored.duplicate:
-        return 200, {"status": "duplicate"}
-    return 202, {"status": "accepted", "delivery": stored.delivery.pk}
+        return Status(200, {"status": "duplicate"})
+    return Status(202, {"status": "accepted", "delivery": stored.delivery.pk})

@@ -1,7 +1,7 @@
 """Customers: found by normalised email per shop, updated only by newer data."""
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -52,31 +52,29 @@ def upsert_customer(shop: Shop, data: CustomerData) -> tuple[Customer, bool]:
     email = normalise_email(data.email)
     with transaction.atomic():
         customer = Customer.objects.select_for_update().filter(shop=shop, email=email).first()
-        created = customer is None
-        if created:
+        if customer is None:
+            customer = Customer(shop=shop, email=email)
+            _apply(customer, data)
             try:
                 with transaction.atomic():
-                    customer = Customer.objects.create(shop=shop, email=email)
+                    customer.save(force_insert=True)
             except IntegrityError:
-                # Another process created the same customer a moment ago: use theirs.
+                # Another process created the same customer a moment ago: update theirs.
                 customer = Customer.objects.select_for_update().get(shop=shop, email=email)
-                created = False
+            else:
+                publish("customer.created", shop.id, customer_id=customer.id)
+                return customer, True
         if (
-            not created
-            and data.updated_at
+            data.updated_at
             and customer.source_updated_at
             and data.updated_at < customer.source_updated_at
         ):
             return customer, False
         changed = _apply(customer, data)
-        if changed or created:
+        if changed:
             customer.save()
-            publish(
-                "customer.created" if created else "customer.updated",
-                shop.id,
-                customer_id=customer.id,
-            )
-    return customer, changed or created
+            publish("customer.updated", shop.id, customer_id=customer.id)
+    return customer, changed
 
 
 def _apply(customer: Customer, data: CustomerData) -> bool:
@@ -162,3 +160,109 @@ def redact_shop(shop: Shop, *, requested_by: str) -> int:
         erase_customer(customer, requested_by=requested_by)
         count += 1
     return count
+
+
+def import_customers(shop: Shop, records: list[CustomerData]) -> dict[str, Customer]:
+    """Find or create the shop's customers for a batch of historical records, in bulk.
+
+    The rules of upsert_customer hold: customers are found by normalised email, and a record
+    older than the one applied last changes nothing (each email's records are applied oldest
+    first). One rule more for history: an old "accepts marketing" answer never overrides a
+    consent decision recorded after it, so an import cannot re-subscribe someone who
+    unsubscribed since. Nothing is published: old customers are not news, and a
+    customer.created event would start welcome flows for them. Runs in the caller's
+    transaction; returns {normalised email: customer}.
+    """
+    by_email: dict[str, list[CustomerData]] = {}
+    for record in records:
+        by_email.setdefault(normalise_email(record.email), []).append(record)
+    found = {c.email: c for c in Customer.objects.filter(shop=shop, email__in=list(by_email))}
+    new, changed = [], []
+    for email, group in by_email.items():
+        customer = found.get(email)
+        if customer is None:
+            customer = found[email] = Customer(shop=shop, email=email)
+            new.append(customer)
+        dirty = False
+        group.sort(key=lambda r: r.updated_at.timestamp() if r.updated_at else float("-inf"))
+        for record in group:
+            stored_at = customer.source_updated_at
+            if record.updated_at and stored_at and record.updated_at < stored_at:
+                continue
+            said_at = record.consent_at or record.updated_at
+            if (
+                record.accepts_marketing is not None
+                and said_at
+                and customer.marketing_consent_at
+                and said_at < customer.marketing_consent_at
+            ):
+                record = replace(record, accepts_marketing=None)
+            dirty = _apply(customer, record) or dirty
+        if dirty and customer.pk:
+            customer.updated_at = timezone.now()
+            changed.append(customer)
+    Customer.objects.bulk_create(new)
+    Customer.objects.bulk_update(
+        changed,
+        [
+            "external_id",
+            "first_name",
+            "last_name",
+            "locale",
+            "country",
+            "phone",
+            "accepts_marketing",
+            "marketing_consent_at",
+            "marketing_consent_source",
+            "source_updated_at",
+            "updated_at",
+        ],
+        batch_size=500,
+    )
+    return found
+
+
+def upsert_customers(shop: Shop, records: list[CustomerData]) -> dict[str, Customer]:
+    """upsert_customer for many at once, in a few queries; returns customers by email.
+
+    The same rules: normalised email per shop, stale data changes nothing, an event per
+    created or changed customer. Raises IntegrityError if another process creates one
+    of them meanwhile; the caller then falls back to upsert_customer one by one.
+    """
+    by_email: dict[str, list[CustomerData]] = {}
+    for data in records:
+        by_email.setdefault(normalise_email(data.email), []).append(data)
+    existing = {
+        c.email: c
+        for c in Customer.objects.select_for_update().filter(shop=shop, email__in=list(by_email))
+    }
+    created, changed = [], []
+    for email, versions in by_email.items():
+        customer = existing.get(email)
+        is_new = customer is None
+        if is_new:
+            customer = existing[email] = Customer(shop=shop, email=email)
+        dirty = False
+        for data in versions:
+            stale = (
+                data.updated_at
+                and customer.source_updated_at
+                and data.updated_at < customer.source_updated_at
+            )
+            if not stale:
+                dirty = _apply(customer, data) or dirty
+        if is_new:
+            created.append(customer)
+        elif dirty:
+            changed.append(customer)
+    Customer.objects.bulk_create(created)
+    if changed:
+        fields = [f.name for f in Customer._meta.concrete_fields if not f.primary_key]
+        for customer in changed:
+            customer.updated_at = timezone.now()
+        Customer.objects.bulk_update(changed, fields)
+    for customer in created:
+        publish("customer.created", shop.id, customer_id=customer.id)
+    for customer in changed:
+        publish("customer.updated", shop.id, customer_id=customer.id)
+    return existing

@@ -1,8 +1,25 @@
 from django.urls import path
 
-from aftercart.dashboard import views
+from aftercart.dashboard.views import customers, intake, orders, shops
 
 app_name = "dashboard"
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", shops.home, name="home"),
+    path("shops/<slug:shop_slug>/", shops.shop_home, name="shop"),
+    path("shops/<slug:shop_slug>/orders/", orders.order_list, name="orders"),
+    path("shops/<slug:shop_slug>/orders/<int:pk>/", orders.order_page, name="order"),
+    path("shops/<slug:shop_slug>/customers/", customers.customer_list, name="customers"),
+    path("shops/<slug:shop_slug>/customers/<int:pk>/", customers.customer_page, name="customer"),
+    path(
+        "shops/<slug:shop_slug>/customers/<int:pk>/export/",
+        customers.customer_export,
+        name="customer-export",
+    ),
+    path(
+        "shops/<slug:shop_slug>/customers/<int:pk>/erase/",
+        customers.customer_erase,
+        name="customer-erase",
+    ),
+    path("shops/<slug:shop_slug>/intake/", intake.intake, name="intake"),
+    path("shops/<slug:shop_slug>/intake/retry/", intake.intake_retry, name="intake-retry"),
 ]

@@ -6,4 +6,7 @@ class IntegrationsConfig(AppConfig):
     label = "integrations"
 
     def ready(self) -> None:
-        from aftercart.integrations import privacy  # noqa: F401  registers the data holder
+        from aftercart.integrations import (
+            privacy,  # noqa: F401  registers the data holder
+            tasks,  # noqa: F401  registers periodic jobs
+        )

@@ -53,23 +53,27 @@ def connect_store(
     return connection
 
 
-# Webhook secrets are needed on every delivery; decrypting them each time is cheap but
-# the lookup is not, so they are kept a short while per process.
-_secrets: dict[tuple[int, str], tuple[float, str | None]] = {}
+# The shop and its secret are needed on every delivery and looking them up is not free,
+# so each process keeps them a few seconds (a changed secret takes effect within SECRET_TTL).
+_secrets: dict[tuple[str, str], tuple[float, tuple[Shop | None, str | None]]] = {}
 SECRET_TTL = 10.0
 
 
-def webhook_secret(shop: Shop, platform: str) -> str | None:
-    key = (shop.pk, platform)
+def webhook_target(shop_slug: str, platform: str) -> tuple[Shop | None, str | None]:
+    """The shop a webhook URL names and the secret its store signs with (None if unknown)."""
+    key = (shop_slug, platform)
     hit = _secrets.get(key)
     if hit and hit[0] > time.monotonic():
         return hit[1]
+    shop = Shop.objects.filter(slug=shop_slug).first()
     connection = (
         StoreConnection.objects.filter(shop=shop, platform=platform).only("webhook_secret").first()
+        if shop
+        else None
     )
-    secret = decrypt(connection.webhook_secret) if connection else None
-    _secrets[key] = (time.monotonic() + SECRET_TTL, secret)
-    return secret
+    target = (shop, decrypt(connection.webhook_secret) if connection else None)
+    _secrets[key] = (time.monotonic() + SECRET_TTL, target)
+    return target
 
 
 def signature_matches(secret: str, body: bytes, presented: str | None) -> bool:

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from aftercart.core.models import Shop
 from aftercart.integrations import intake
-from aftercart.integrations.services import signature_matches, webhook_secret
+from aftercart.integrations.services import signature_matches, webhook_target
 from aftercart.integrations.shopify import mapping as shopify
 from aftercart.integrations.woocommerce import mapping as woocommerce
 
@@ -51,10 +51,9 @@ def receive(
 @csrf_exempt
 @require_POST
 def shopify_webhook(request: HttpRequest, shop_slug: str) -> JsonResponse:
-    shop = Shop.objects.filter(slug=shop_slug).first()
+    shop, secret = webhook_target(shop_slug, "shopify")
     if shop is None:
         return _error(404, f"no shop {shop_slug!r}")
-    secret = webhook_secret(shop, "shopify")
     body = request.body
     if not secret or not signature_matches(
         secret, body, request.headers.get("X-Shopify-Hmac-Sha256")
@@ -74,7 +73,7 @@ def shopify_webhook(request: HttpRequest, shop_slug: str) -> JsonResponse:
 @csrf_exempt
 @require_POST
 def woocommerce_webhook(request: HttpRequest, shop_slug: str) -> JsonResponse:
-    shop = Shop.objects.filter(slug=shop_slug).first()
+    shop, secret = webhook_target(shop_slug, "woocommerce")
     if shop is None:
         return _error(404, f"no shop {shop_slug!r}")
     signature = request.headers.get("X-WC-Webhook-Signature")
@@ -82,7 +81,6 @@ def woocommerce_webhook(request: HttpRequest, shop_slug: str) -> JsonResponse:
     is_form = request.content_type == "application/x-www-form-urlencoded"
     if not signature and is_form and "webhook_id" in request.POST:
         return JsonResponse({"status": "pong"})
-    secret = webhook_secret(shop, "woocommerce")
     body = request.body
     if not secret or not signature_matches(secret, body, signature):
         return _error(401, "X-WC-Webhook-Signature does not match the body")

@@ -47,12 +47,17 @@ class OrderChange:
 
 
 class _Recorder:
-    """Writes timeline entries for one order inside the caller's transaction."""
+    """Collects timeline entries for one order; `flush` writes the new ones in one query.
 
-    def __init__(self, order: Order, source: str):
+    The order row is locked by the caller, so the keys read here cannot change under us.
+    """
+
+    def __init__(self, order: Order, source: str, *, is_new: bool = False):
         self.order = order
         self.source = source
         self.written: list[str] = []
+        self._known: set[str] | None = set() if is_new else None
+        self._pending: list[tuple[OrderEvent, str | None, dict]] = []
 
     def note(
         self,
@@ -63,22 +68,32 @@ class _Recorder:
         payload: dict | None = None,
         **ids,
     ) -> bool:
-        _, created = OrderEvent.objects.get_or_create(
+        if self._known is None:
+            self._known = set(self.order.events.values_list("external_id", flat=True))
+        if key in self._known:
+            return False
+        self._known.add(key)
+        event = OrderEvent(
+            shop_id=self.order.shop_id,
             order=self.order,
+            type=type_,
             external_id=key,
-            defaults={
-                "shop_id": self.order.shop_id,
-                "type": type_,
-                "occurred_at": occurred_at or timezone.now(),
-                "source": self.source,
-                "payload": payload or {},
-            },
+            occurred_at=occurred_at or timezone.now(),
+            source=self.source,
+            payload=payload or {},
         )
-        if created:
-            self.written.append(key)
+        self._pending.append((event, domain_event, ids))
+        return True
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        OrderEvent.objects.bulk_create([event for event, _, _ in self._pending])
+        for event, domain_event, ids in self._pending:
+            self.written.append(event.external_id)
             if domain_event:
                 publish(domain_event, self.order.shop_id, order_id=self.order.pk, **ids)
-        return created
+        self._pending = []
 
 
 def _locked_order(shop: Shop, external_id: str, source: str, currency: str | None) -> Order:
@@ -108,53 +123,69 @@ def record_order(shop: Shop, data: OrderData) -> OrderChange:
     A version older than the stored one changes nothing. Shipments and refunds listed
     in it are applied as record_shipment / record_refund would.
     """
-    with transaction.atomic():
-        order = _locked_order(shop, data.external_id, data.source, data.currency)
-        rec = _Recorder(order, data.source)
-        if (
-            data.updated_at
-            and order.source_updated_at
-            and data.updated_at < order.source_updated_at
-        ):
-            return OrderChange(order, applied=False)
+    if not data.external_id:
+        raise ValueError("order id: missing")
+    try:
+        with transaction.atomic():
+            return _record_order(shop, data)
+    except IntegrityError:
+        # Two deliveries created the same new order at once; the loser applies on top.
+        with transaction.atomic():
+            return _record_order(shop, data)
 
-        was_paid = order.financial_status in PAID_STATES
-        was_cancelled = order.cancelled_at is not None
-        _apply_fields(order, data)
-        if data.customer or data.email:
-            customer_data = data.customer or CustomerData(email=data.email or "")
-            if customer_data.email:
-                order.customer, _ = upsert_customer(shop, customer_data)
-        if data.updated_at:
-            order.source_updated_at = data.updated_at
-        if order.is_placeholder and data.placed_at:
-            order.is_placeholder = False
-        order.save()
 
-        if data.lines is not None:
-            _replace_lines(order, data.lines)
-        if not order.is_placeholder:
-            rec.note(OrderEvent.Type.PLACED, "placed", order.placed_at, "order.placed")
-        if order.financial_status in PAID_STATES and not was_paid:
-            rec.note(
-                OrderEvent.Type.PAID,
-                "paid",
-                data.updated_at or order.placed_at,
-                "order.paid",
-            )
-        if order.cancelled_at and not was_cancelled:
-            rec.note(
-                OrderEvent.Type.CANCELLED,
-                "cancelled",
-                order.cancelled_at,
-                "order.cancelled",
-                {"reason": order.cancel_reason},
-            )
-        for shipment in data.shipments or []:
-            _apply_shipment(order, shipment, rec)
-        for refund in data.refunds or []:
-            _apply_refund(order, refund, rec)
+def _record_order(shop: Shop, data: OrderData) -> OrderChange:
+    order = (
+        Order.objects.select_for_update().filter(shop=shop, external_id=data.external_id).first()
+    )
+    is_new = order is None
+    if is_new:
+        order = Order(
+            shop=shop,
+            external_id=data.external_id,
+            source=data.source,
+            currency=data.currency or shop.currency,
+            is_placeholder=True,
+        )
+    elif data.updated_at and order.source_updated_at and data.updated_at < order.source_updated_at:
+        return OrderChange(order, applied=False)
+
+    was_paid = order.financial_status in PAID_STATES
+    was_cancelled = order.cancelled_at is not None
+    _apply_fields(order, data)
+    if data.customer or data.email:
+        customer_data = data.customer or CustomerData(email=data.email or "")
+        if customer_data.email:
+            order.customer, _ = upsert_customer(shop, customer_data)
+    if data.updated_at:
+        order.source_updated_at = data.updated_at
+    if order.is_placeholder and data.placed_at:
+        order.is_placeholder = False
+    order.save(force_insert=is_new)
+    rec = _Recorder(order, data.source, is_new=is_new)
+
+    if data.lines is not None:
+        _replace_lines(order, data.lines, is_new=is_new)
+    if not order.is_placeholder:
+        rec.note(OrderEvent.Type.PLACED, "placed", order.placed_at, "order.placed")
+    if order.financial_status in PAID_STATES and not was_paid:
+        rec.note(OrderEvent.Type.PAID, "paid", data.updated_at or order.placed_at, "order.paid")
+    if order.cancelled_at and not was_cancelled:
+        rec.note(
+            OrderEvent.Type.CANCELLED,
+            "cancelled",
+            order.cancelled_at,
+            "order.cancelled",
+            {"reason": order.cancel_reason},
+        )
+    for shipment in data.shipments or []:
+        _apply_shipment(order, shipment, rec)
+    for refund in data.refunds or []:
+        _apply_refund(order, refund, rec)
+    if not (is_new and not data.shipments and not data.refunds):
+        # A brand-new order without shipments or refunds has nothing to settle.
         _settle_statuses(order, rec, fulfilment_given=data.fulfilment_status is not None)
+    rec.flush()
     return OrderChange(order, applied=True, events=rec.written)
 
 
@@ -167,6 +198,7 @@ def record_shipment(
         rec = _Recorder(order, source)
         _apply_shipment(order, data, rec)
         _settle_statuses(order, rec, fulfilment_given=False)
+        rec.flush()
     return OrderChange(order, applied=True, events=rec.written)
 
 
@@ -176,6 +208,7 @@ def record_refund(shop: Shop, order_external_id: str, data: RefundData, source: 
         rec = _Recorder(order, source)
         _apply_refund(order, data, rec)
         _settle_statuses(order, rec, fulfilment_given=False)
+        rec.flush()
     return OrderChange(order, applied=True, events=rec.written)
 
 
@@ -196,6 +229,7 @@ def record_cancellation(
                 "order.cancelled",
                 {"reason": order.cancel_reason},
             )
+            rec.flush()
     return OrderChange(order, applied=True, events=rec.written)
 
 
@@ -219,6 +253,7 @@ def record_delivery(
                     rec,
                 )
         _settle_statuses(order, rec, fulfilment_given=False)
+        rec.flush()
     return OrderChange(order, applied=True, events=rec.written)
 
 
@@ -258,19 +293,21 @@ def _apply_fields(order: Order, data: OrderData) -> None:
         order.source = data.source
 
 
-def _replace_lines(order: Order, lines: list[LineData]) -> None:
-    wanted = [
-        (ln.external_id, ln.sku, ln.title[:255], ln.quantity, ln.unit_price, ln.discount)
-        for ln in lines
-    ]
-    current = [
-        (ln.external_id, ln.sku, ln.title, ln.quantity, ln.unit_price, ln.discount)
-        for ln in order.lines.all()
-    ]
-    if wanted == current:
-        return
-    order.lines.all().delete()
-    products = _products_for(order.shop_id, lines)
+def _replace_lines(order: Order, lines: list[LineData], *, is_new: bool = False) -> None:
+    if not is_new:
+        wanted = [
+            (ln.external_id, ln.sku[:100], ln.title[:255], ln.quantity, ln.unit_price, ln.discount)
+            for ln in lines
+        ]
+        current = list(
+            order.lines.values_list(
+                "external_id", "sku", "title", "quantity", "unit_price", "discount"
+            )
+        )
+        if wanted == current:
+            return
+        order.lines.all().delete()
+    catalogue = _catalogue_ids(order.shop_id, lines)
     LineItem.objects.bulk_create(
         [
             LineItem(
@@ -283,42 +320,70 @@ def _replace_lines(order: Order, lines: list[LineData]) -> None:
                 unit_price=ln.unit_price,
                 discount=ln.discount,
                 total=ln.unit_price * ln.quantity - ln.discount,
-                product=products.get(ln.product_external_id, (None, None))[0],
-                variant=products.get(ln.product_external_id, (None, {}))[1].get(
-                    ln.variant_external_id
-                ),
+                product_id=catalogue.get(("p", ln.product_external_id)),
+                variant_id=catalogue.get(("v", ln.variant_external_id)),
             )
             for ln in lines
         ]
     )
 
 
-def _products_for(shop_id: int, lines: list[LineData]) -> dict[str, tuple[Product, dict]]:
-    """The catalogue rows for these lines, created from the line when the shop has none yet."""
-    found: dict[str, tuple[Product, dict]] = {}
+# (shop id, "p"/"v", external id) -> primary key. Catalogue rows are created once and
+# never deleted by the services, so a process may remember them; this spares two
+# queries per line on the hot intake path.
+_catalogue_cache: dict[tuple[int, str, str], int] = {}
+CATALOGUE_CACHE_SIZE = 50_000
+
+
+def _catalogue_ids(shop_id: int, lines: list[LineData]) -> dict[tuple[str, str], int]:
+    """Product and variant ids for these lines, creating rows the shop does not have yet."""
+    known: dict[tuple[int, str, str], int] = {}
+    found: dict[tuple[str, str], int] = {}
     for ln in lines:
         if not ln.product_external_id:
             continue
-        if ln.product_external_id not in found:
+        pkey = (shop_id, "p", ln.product_external_id)
+        product_id = known.get(pkey) or _catalogue_cache.get(pkey)
+        if product_id is None:
             product, _ = Product.objects.get_or_create(
                 shop_id=shop_id,
                 external_id=ln.product_external_id,
                 defaults={"title": ln.title[:255], "category": ln.category[:120]},
             )
-            found[ln.product_external_id] = (product, {})
-        product, variants = found[ln.product_external_id]
-        if ln.variant_external_id and ln.variant_external_id not in variants:
-            variants[ln.variant_external_id], _ = Variant.objects.get_or_create(
+            product_id = product.pk
+            _remember(pkey, product_id, known)
+        found[("p", ln.product_external_id)] = product_id
+        if not ln.variant_external_id:
+            continue
+        vkey = (shop_id, "v", ln.variant_external_id)
+        variant_id = known.get(vkey) or _catalogue_cache.get(vkey)
+        if variant_id is None:
+            variant, _ = Variant.objects.get_or_create(
                 shop_id=shop_id,
                 external_id=ln.variant_external_id,
                 defaults={
-                    "product": product,
+                    "product_id": product_id,
                     "sku": ln.sku[:100],
                     "title": ln.variant_title[:255],
                     "price": ln.unit_price,
                 },
             )
+            variant_id = variant.pk
+            _remember(vkey, variant_id, known)
+        found[("v", ln.variant_external_id)] = variant_id
     return found
+
+
+def _remember(key: tuple[int, str, str], pk: int, found: dict) -> None:
+    """Use the id now; keep it for later only once it is committed (a rollback undoes the row)."""
+    found[key] = pk
+
+    def keep() -> None:
+        if len(_catalogue_cache) >= CATALOGUE_CACHE_SIZE:
+            _catalogue_cache.clear()
+        _catalogue_cache[key] = pk
+
+    transaction.on_commit(keep)
 
 
 def _apply_shipment(order: Order, data: ShipmentData, rec: _Recorder) -> Shipment:
@@ -363,11 +428,13 @@ def _apply_shipment(order: Order, data: ShipmentData, rec: _Recorder) -> Shipmen
         **ids,
     )
     if shipment.status != previous and shipment.status not in ("pending",):
+        # A status that came with the shipment itself happened when it shipped.
+        status_time = data.updated_at or (shipment.shipped_at if is_new else None) or timezone.now()
         is_delivered = shipment.status == Shipment.Status.DELIVERED
         rec.note(
             OrderEvent.Type.DELIVERED if is_delivered else OrderEvent.Type.SHIPMENT_UPDATED,
             f"shipment:{shipment.external_id}:{shipment.status}",
-            shipment.delivered_at if is_delivered else (data.updated_at or timezone.now()),
+            shipment.delivered_at if is_delivered else status_time,
             "shipment.delivered" if is_delivered else "shipment.updated",
             {"status": shipment.status, **info},
             **ids,

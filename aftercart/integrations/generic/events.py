@@ -199,12 +199,13 @@ def parse(topic: str, payload: Any) -> Intake:
             f"order:{obj.id}",
             obj.updated_at or obj.placed_at,
             lambda shop: orders.record_order(shop, order),
+            order=order,
         )
     if isinstance(obj, ShipmentEventIn):
         shipment = to_shipment(obj)
         return Intake(
             f"order:{obj.order_id}",
-            obj.updated_at,
+            obj.updated_at or obj.delivered_at or obj.shipped_at,
             lambda shop: orders.record_shipment(shop, obj.order_id, shipment, SOURCE),
         )
     if isinstance(obj, RefundEventIn):

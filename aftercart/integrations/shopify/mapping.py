@@ -78,6 +78,7 @@ def parse(topic: str, payload: Any) -> Intake:
             f"order:{order.external_id}",
             order.updated_at,
             lambda shop: orders.record_order(shop, order),
+            order=order,
         )
     if topic in ("fulfillments/create", "fulfillments/update"):
         order_id = r.ident(data, "order_id")

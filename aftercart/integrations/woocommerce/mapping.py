@@ -35,6 +35,7 @@ def parse(topic: str, payload: Any) -> Intake:
             f"order:{order.external_id}",
             order.updated_at,
             lambda shop: orders.record_order(shop, order),
+            order=order,
         )
     if topic == "order.deleted":
         order_id = r.ident(data, "id")

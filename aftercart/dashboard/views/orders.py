@@ -1,0 +1,26 @@
+"""Orders: the list with search and filters, and one order with its timeline."""
+
+from django.http import Http404
+
+from aftercart.dashboard.access import page, shop_page
+from aftercart.dashboard.forms import OrderFilterForm
+from aftercart.dashboard.views.paging import paginate
+from aftercart.orders import queries
+
+
+@shop_page
+def order_list(request, shop):
+    form = OrderFilterForm(request.GET)
+    orders = paginate(request, queries.find_orders(shop, **form.query(shop.timezone)))
+    # Live search asks for the results only; a history restore needs the whole page.
+    partial = request.htmx and not request.htmx.history_restore_request
+    template = "dashboard/orders/_results.html" if partial else "dashboard/orders/list.html"
+    return page(request, template, {"form": form, "orders": orders})
+
+
+@shop_page
+def order_page(request, shop, pk: int):
+    order = queries.order_detail(shop, pk=pk)
+    if order is None or order.is_placeholder:
+        raise Http404("No such order")
+    return page(request, "dashboard/orders/detail.html", {"order": order})

@@ -1,0 +1,78 @@
+"""A small HTTP/1.1 keep-alive load generator on asyncio, for loopback benchmarks.
+
+Bounded by the number of requests it is given; it stops by itself.
+"""
+
+import asyncio
+import statistics
+import time
+from dataclasses import dataclass
+
+
+@dataclass
+class Result:
+    seconds: float
+    latencies: list[float]
+    statuses: dict[int, int]
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds
+
+    def pct(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.latencies) * 1000
+
+
+async def _read_response(reader: asyncio.StreamReader) -> int:
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":", 1)[1])
+    if length:
+        await reader.readexactly(length)
+    return status
+
+
+async def _client(host, port, requests, index, latencies, statuses):
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        while True:
+            i = index[0]
+            if i >= len(requests):
+                return
+            index[0] = i + 1
+            started = time.perf_counter()
+            writer.write(requests[i])
+            status = await _read_response(reader)
+            latencies.append(time.perf_counter() - started)
+            statuses[status] = statuses.get(status, 0) + 1
+    finally:
+        writer.close()
+
+
+def build_request(host: str, port: int, path: str, body: bytes, headers: dict[str, str]) -> bytes:
+    lines = [f"POST {path} HTTP/1.1", f"Host: {host}:{port}", f"Content-Length: {len(body)}"]
+    lines += [f"{k}: {v}" for k, v in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def run(host: str, port: int, requests: list[bytes], concurrency: int) -> Result:
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    index = [0]
+
+    async def main():
+        await asyncio.gather(
+            *(_client(host, port, requests, index, latencies, statuses) for _ in range(concurrency))
+        )
+
+    started = time.perf_counter()
+    asyncio.run(main())
+    return Result(time.perf_counter() - started, latencies, statuses)

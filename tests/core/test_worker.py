@@ -1,0 +1,140 @@
+"""The background worker against a real database, in real processes."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from aftercart.core.worker import prune_results, requeue_abandoned
+from tests.worker_tasks import note_run, slow_first_time
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def database_url() -> str:
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{s['NAME']}"
+    return f"postgres://{s['USER'] or 'postgres'}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def start_worker(*extra: str) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "aftercart.cli", "worker", *extra],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+
+
+def wait_for(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_draining_one_queue_never_run_a_task_twice(tmp_path):
+    log = tmp_path / "runs.log"
+    count = 150
+    for n in range(count):
+        note_run.enqueue(str(log), n)
+    workers = [start_worker(), start_worker()]
+    try:
+        mine = DBTaskResult.objects.filter(task_path="tests.worker_tasks.note_run")
+        wait_for(lambda: mine.successful().count() == count, 90, "all tasks to finish")
+    finally:
+        for w in workers:
+            stop(w)
+    lines = log.read_text().split()
+    runs = [int(n) for n in lines[0::2]]
+    pids = set(lines[1::2])
+    assert sorted(runs) == list(range(count)), "each task ran exactly once"
+    assert len(pids) == 2, "both workers took part"
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_task_leaves_nothing_stuck(tmp_path):
+    log = tmp_path / "attempts.log"
+    result = slow_first_time.enqueue(str(log))
+    first = start_worker()
+    try:
+        wait_for(
+            lambda: log.exists() and log.read_text().count("start") == 1, 30, "the first attempt"
+        )
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+        assert DBTaskResult.objects.get(pk=result.id).status == "RUNNING"  # held by a dead worker
+        second = start_worker()
+        try:
+            wait_for(
+                lambda: DBTaskResult.objects.get(pk=result.id).status == "SUCCESSFUL",
+                40,
+                "the task to run again on the second worker",
+            )
+        finally:
+            stop(second)
+    finally:
+        stop(first)
+    assert log.read_text().count("start") == 2
+    assert DBTaskResult.objects.get(pk=result.id).return_value == "done"
+
+
+@pytest.mark.django_db
+def test_running_task_of_a_live_worker_is_left_alone():
+    from aftercart.core.worker import heartbeat
+
+    result = note_run.enqueue("/dev/null", 1)
+    heartbeat("alive-worker")
+    DBTaskResult.objects.filter(pk=result.id).update(
+        status="RUNNING",
+        started_at=timezone.now() - timedelta(minutes=5),
+        worker_ids=["alive-worker"],
+    )
+    assert requeue_abandoned() == 0
+    DBTaskResult.objects.filter(pk=result.id).update(worker_ids=["dead-worker"])
+    assert requeue_abandoned() == 1
+    assert DBTaskResult.objects.get(pk=result.id).status == "READY"
+
+
+@pytest.mark.django_db
+def test_finished_results_are_pruned_so_the_queue_table_stays_small(settings):
+    settings.TASK_RESULT_KEEP_SECONDS = 60
+    old = [note_run.enqueue("/dev/null", n) for n in range(3)]
+    fresh = note_run.enqueue("/dev/null", 9)
+    waiting = note_run.enqueue("/dev/null", 10)
+    DBTaskResult.objects.filter(pk__in=[r.id for r in old]).update(
+        status="SUCCESSFUL", finished_at=timezone.now() - timedelta(minutes=5)
+    )
+    DBTaskResult.objects.filter(pk=fresh.id).update(status="SUCCESSFUL", finished_at=timezone.now())
+    assert prune_results() == 3
+    assert set(DBTaskResult.objects.values_list("pk", flat=True)) == {
+        DBTaskResult.objects.get(pk=fresh.id).pk,
+        DBTaskResult.objects.get(pk=waiting.id).pk,
+    }

@@ -1,0 +1,110 @@
+"""The dashboard in a real browser at phone size: it fits, and the order's timeline shows."""
+
+import shutil
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from aftercart.orders.records import RefundData, ShipmentData
+from tests.dashboard.conftest import PASSWORD, make_user, place_order
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def browser():
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.skip("chromium is not installed")
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def no_horizontal_overflow(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+@pytest.fixture
+def seeded(shop):
+    """The data, written before the browser starts: Playwright's event loop would refuse the ORM."""
+    make_user("anna", shops=[shop])
+    for i in range(3):
+        place_order(shop, str(1001 + i), email=f"klant{i}@example.com", first_name="Klant")
+    order = place_order(
+        shop,
+        "1010",
+        email="margriet.van.der.heijden-langenaken@example.com",
+        first_name="Margriet",
+        last_name="van der Heijden-Langenaken",
+        total="133.18",
+        shipments=[
+            ShipmentData(
+                external_id="s1",
+                status="in_transit",
+                carrier="PostNL",
+                tracking_number="3SABCD1234567890NL",
+                tracking_url="https://jouw.postnl.nl/track-and-trace/3SABCD1234567890NL",
+                updated_at=datetime(2026, 3, 2, 8, 0, tzinfo=UTC),
+            )
+        ],
+        refunds=[
+            RefundData(
+                external_id="r1",
+                amount=Decimal("13.20"),
+                refunded_at=datetime(2026, 3, 6, 10, 0, tzinfo=UTC),
+                reason="Beschadigd aangekomen",
+            )
+        ],
+    )
+    return shop, order
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_orders_on_a_phone(live_server, seeded, browser, tmp_path):
+    shop, order = seeded
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Username").fill("anna")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"**/shops/{shop.slug}/orders/")
+    assert page.get_by_role("heading", name="Orders").is_visible()
+    assert no_horizontal_overflow(page)
+    page.screenshot(path=str(tmp_path / "orders.png"), full_page=True)
+
+    # Typing narrows the list as you go (htmx), and the URL keeps the search.
+    page.get_by_label("Search").fill("Margriet")
+    page.get_by_text("1 order", exact=True).wait_for()
+    assert page.locator("table.cards tbody tr").count() == 1
+    assert "q=Margriet" in page.url
+
+    page.get_by_role("link", name="#1010").click()
+    page.wait_for_url(f"**/orders/{order.pk}/")
+    timeline = page.locator("#timeline")
+    timeline.scroll_into_view_if_needed()
+    assert timeline.is_visible()
+    assert timeline.get_by_text("Order placed").is_visible()
+    assert page.get_by_role("link", name="3SABCD1234567890NL").is_visible()
+    assert no_horizontal_overflow(page)
+    page.screenshot(path=str(tmp_path / "order.png"), full_page=True)
+
+    # Every link and button on the page is a comfortable tap target.
+    small = page.evaluate(
+        """() => [...document.querySelectorAll('main a, main button, header a, header button, header summary')]
+            .filter(el => el.offsetParent !== null)
+            .filter(el => el.getBoundingClientRect().height < 44)
+            .map(el => el.textContent.trim())"""
+    )
+    assert small == []
