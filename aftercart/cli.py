@@ -23,12 +23,16 @@ def _fail(message: str) -> int:
     return 2
 
 
+class CliError(Exception):
+    """A problem the user can fix; printed as one line, exit code 2."""
+
+
 def _shop(slug: str):
     from aftercart.core.models import Shop
 
     shop = Shop.objects.filter(slug=slug).first()
     if shop is None:
-        raise SystemExit(_fail(f"no shop {slug!r} (aftercart shop list shows them)"))
+        raise CliError(f"no shop {slug!r} (aftercart shop list shows them)")
     return shop
 
 
@@ -275,7 +279,10 @@ def main(argv: list[str] | None = None) -> int:
         from aftercart.core.services import ensure_migrated
 
         ensure_migrated()
-    return args.func(args) or 0
+    try:
+        return args.func(args) or 0
+    except CliError as exc:
+        return _fail(str(exc))
 
 
 if __name__ == "__main__":
