@@ -10,3 +10,4 @@ class IntegrationsConfig(AppConfig):
             privacy,  # noqa: F401  registers the data holder
             tasks,  # noqa: F401  registers periodic jobs
         )
+        from aftercart.integrations.sync import tasks as sync_tasks  # noqa: F401  reconciliation
