@@ -6,8 +6,10 @@ enqueue a task that carries ids and re-reads state when it runs.
 """
 
 import logging
+import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,7 +54,26 @@ def _dispatch(event: DomainEvent) -> None:
             log.exception("handler %r failed for %s", handler, event.name)
 
 
+_quiet = threading.local()
+
+
+@contextmanager
+def muted() -> Iterator[None]:
+    """Publish nothing inside this block, in this thread.
+
+    For history (demo data, back-filled orders): a year-old order is not news, and its
+    events would start thank-you mails, review requests and points today.
+    """
+    _quiet.depth = getattr(_quiet, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _quiet.depth -= 1
+
+
 def publish(name: str, shop_id: int, **data: Any) -> None:
     """Publish once the current transaction commits (at once if there is none)."""
+    if getattr(_quiet, "depth", 0):
+        return
     event = DomainEvent(name=name, shop_id=shop_id, data=data)
     transaction.on_commit(lambda: _dispatch(event))

@@ -8,6 +8,7 @@
 
 import logging
 import os
+import signal
 import socket
 import threading
 from datetime import timedelta
@@ -103,6 +104,16 @@ class Maintenance(threading.Thread):
         connection.close()
 
 
+class PatientWorker(Worker):
+    """A repeated SIGTERM (from the process group and from `aftercart serve` at once) must
+    not cut a running task short: only a second Ctrl+C forces the exit."""
+
+    def shutdown(self, signum, frame) -> None:
+        if not self.running and signum == signal.SIGTERM:
+            return
+        super().shutdown(signum, frame)
+
+
 def run_worker(
     *,
     worker_id: str,
@@ -116,7 +127,7 @@ def run_worker(
         worker_id, interval=float(getattr(settings, "WORKER_MAINTENANCE_SECONDS", 5))
     )
     maintenance.start()
-    worker = Worker(
+    worker = PatientWorker(
         queue_names=queues,
         interval=interval,
         batch=batch,

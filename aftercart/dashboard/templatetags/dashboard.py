@@ -15,7 +15,7 @@ register = template.Library()
 def money(context, amount, currency: str = "") -> str:
     """An amount formatted the way the shop's customers read it (shop locale)."""
     shop = context.get("shop")
-    if amount is None:
+    if amount in (None, ""):  # a customer without (uncancelled) orders has no totals
         amount = Decimal("0.00")
     currency = currency or (shop.currency if shop else "EUR")
     return format_money(Decimal(amount), currency, shop.locale if shop else "en")
