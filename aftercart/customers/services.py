@@ -3,6 +3,7 @@
 import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -10,7 +11,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from aftercart.core import privacy
+from aftercart.core import bulk, privacy
 from aftercart.core.events import publish
 from aftercart.core.models import Shop
 from aftercart.customers.models import Customer, ErasureRecord
@@ -162,7 +163,21 @@ def redact_shop(shop: Shop, *, requested_by: str) -> int:
     return count
 
 
-def import_customers(shop: Shop, records: list[CustomerData]) -> dict[str, Customer]:
+HELD = (
+    "external_id",
+    "first_name",
+    "last_name",
+    "locale",
+    "country",
+    "phone",
+    "accepts_marketing",
+    "marketing_consent_at",
+    "marketing_consent_source",
+    "source_updated_at",
+)
+
+
+def import_customers(shop: Shop, records: list[CustomerData]) -> dict[str, int]:
     """Find or create the shop's customers for a batch of historical records, in bulk.
 
     The rules of upsert_customer hold: customers are found by normalised email, and a record
@@ -171,17 +186,25 @@ def import_customers(shop: Shop, records: list[CustomerData]) -> dict[str, Custo
     consent decision recorded after it, so an import cannot re-subscribe someone who
     unsubscribed since. Nothing is published: old customers are not news, and a
     customer.created event would start welcome flows for them. Runs in the caller's
-    transaction; returns {normalised email: customer}.
+    transaction; returns {normalised email: customer id}.
     """
     by_email: dict[str, list[CustomerData]] = {}
     for record in records:
-        by_email.setdefault(normalise_email(record.email), []).append(record)
-    found = {c.email: c for c in Customer.objects.filter(shop=shop, email__in=list(by_email))}
+        by_email.setdefault(record.email.strip().lower(), []).append(record)
+    # Plain rows, not model instances: an import reads thousands of customers per batch.
+    found = {
+        row["email"]: SimpleNamespace(**row)
+        for row in Customer.objects.filter(shop=shop, email__in=list(by_email)).values(
+            "id", "email", *HELD
+        )
+    }
     new, changed = [], []
     for email, group in by_email.items():
         customer = found.get(email)
         if customer is None:
-            customer = found[email] = Customer(shop=shop, email=email)
+            normalise_email(email)  # a stored address was checked when it was stored
+            blank = {f: Customer._meta.get_field(f).get_default() for f in HELD}
+            customer = found[email] = SimpleNamespace(id=None, email=email, **blank)
             new.append(customer)
         dirty = False
         group.sort(key=lambda r: r.updated_at.timestamp() if r.updated_at else float("-inf"))
@@ -198,28 +221,24 @@ def import_customers(shop: Shop, records: list[CustomerData]) -> dict[str, Custo
             ):
                 record = replace(record, accepts_marketing=None)
             dirty = _apply(customer, record) or dirty
-        if dirty and customer.pk:
-            customer.updated_at = timezone.now()
+        if dirty and customer.id:
             changed.append(customer)
-    Customer.objects.bulk_create(new)
-    Customer.objects.bulk_update(
-        changed,
-        [
-            "external_id",
-            "first_name",
-            "last_name",
-            "locale",
-            "country",
-            "phone",
-            "accepts_marketing",
-            "marketing_consent_at",
-            "marketing_consent_source",
-            "source_updated_at",
-            "updated_at",
-        ],
-        batch_size=500,
+    now = timezone.now()
+    created = bulk.insert_rows(
+        Customer,
+        ["email", *HELD],
+        [(c.email, *(getattr(c, f) for f in HELD)) for c in new],
+        same={"shop": shop.id, "created_at": now, "updated_at": now},
+        ids=True,
     )
-    return found
+    for customer, pk in zip(new, created, strict=True):
+        customer.id = pk
+    bulk.update_rows(
+        Customer,
+        [*HELD, "updated_at"],
+        [(*(getattr(c, f) for f in HELD), now, c.id) for c in changed],
+    )
+    return {email: c.id for email, c in found.items()}
 
 
 def upsert_customers(shop: Shop, records: list[CustomerData]) -> dict[str, Customer]:

@@ -31,6 +31,7 @@ def record_new_orders(
         known = set(
             Order.objects.select_for_update()
             .filter(shop=shop, external_id__in=ids)
+            .order_by()  # the default ordering would make SQLite scan every order of the shop
             .values_list("external_id", flat=True)
         )
         fresh, rest = [], []

@@ -100,7 +100,12 @@ def _locked_order(shop: Shop, external_id: str, source: str, currency: str | Non
     """The order row, locked for this transaction; a placeholder if it is not known yet."""
     if not external_id:
         raise ValueError("order id: missing")
-    order = Order.objects.select_for_update().filter(shop=shop, external_id=external_id).first()
+    order = (
+        Order.objects.select_for_update()
+        .filter(shop=shop, external_id=external_id)
+        .order_by()
+        .first()
+    )
     if order is not None:
         return order
     try:
@@ -136,7 +141,10 @@ def record_order(shop: Shop, data: OrderData) -> OrderChange:
 
 def _record_order(shop: Shop, data: OrderData) -> OrderChange:
     order = (
-        Order.objects.select_for_update().filter(shop=shop, external_id=data.external_id).first()
+        Order.objects.select_for_update()
+        .filter(shop=shop, external_id=data.external_id)
+        .order_by()
+        .first()
     )
     is_new = order is None
     if is_new:

@@ -104,7 +104,9 @@ def test_erase_is_post_only_in_effect(staff_client, shop):
 
 
 def test_a_customer_whose_only_order_was_cancelled_is_listed_with_zero_spent(staff_client, shop):
-    place_order(shop, "1003", email="sansa@example.com", cancelled_at=datetime(2026, 11, 2, tzinfo=UTC))
+    place_order(
+        shop, "1003", email="sansa@example.com", cancelled_at=datetime(2026, 11, 2, tzinfo=UTC)
+    )
     response = staff_client.get(f"/shops/{shop.slug}/customers/")
     assert response.status_code == 200
     assert b"sansa@example.com" in response.content
