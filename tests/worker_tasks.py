@@ -8,7 +8,8 @@ from django_tasks import task
 
 
 @task()
-def note_run(log_path: str, n: int) -> int:
+def note_run(log_path: str, n: int, seconds: float = 0.0) -> int:
+    time.sleep(seconds)  # long enough that a second worker gets a share of the queue
     # O_APPEND makes each line one atomic write, even from several processes.
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     try:

@@ -63,7 +63,7 @@ def test_two_workers_draining_one_queue_never_run_a_task_twice(tmp_path):
     log = tmp_path / "runs.log"
     count = 150
     for n in range(count):
-        note_run.enqueue(str(log), n)
+        note_run.enqueue(str(log), n, 0.05)
     workers = [start_worker(), start_worker()]
     try:
         mine = DBTaskResult.objects.filter(task_path="tests.worker_tasks.note_run")
