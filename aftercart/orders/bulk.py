@@ -13,7 +13,7 @@ from aftercart.core.models import Shop
 from aftercart.customers.services import CustomerData, upsert_customers
 from aftercart.orders.models import LineItem, Order, OrderEvent
 from aftercart.orders.records import OrderData
-from aftercart.orders.services import PAID_STATES, OrderChange, _apply_fields, _catalogue_ids
+from aftercart.orders.services import PAID_STATES, OrderChange, _apply_fields, line_items
 
 
 def record_new_orders(
@@ -68,23 +68,7 @@ def record_new_orders(
 
         lines, events, changes = [], [], []
         for order, r in zip(orders, fresh, strict=True):
-            catalogue = _catalogue_ids(shop.id, r.lines or [])
-            for ln in r.lines or []:
-                lines.append(
-                    LineItem(
-                        order=order,
-                        external_id=ln.external_id,
-                        sku=ln.sku[:100],
-                        title=ln.title[:255],
-                        variant_title=ln.variant_title[:255],
-                        quantity=ln.quantity,
-                        unit_price=ln.unit_price,
-                        discount=ln.discount,
-                        total=ln.unit_price * ln.quantity - ln.discount,
-                        product_id=catalogue.get(("p", ln.product_external_id)),
-                        variant_id=catalogue.get(("v", ln.variant_external_id)),
-                    )
-                )
+            lines.extend(line_items(order, r.lines or []))
             written = _first_events(order, r, events)
             changes.append(OrderChange(order, applied=True, events=written))
         LineItem.objects.bulk_create(lines)

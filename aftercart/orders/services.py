@@ -315,25 +315,28 @@ def _replace_lines(order: Order, lines: list[LineData], *, is_new: bool = False)
         if wanted == current:
             return
         order.lines.all().delete()
+    LineItem.objects.bulk_create(line_items(order, lines))
+
+
+def line_items(order: Order, lines: list[LineData]) -> list[LineItem]:
+    """Unsaved line rows for an order, linked to the shop's catalogue."""
     catalogue = _catalogue_ids(order.shop_id, lines)
-    LineItem.objects.bulk_create(
-        [
-            LineItem(
-                order=order,
-                external_id=ln.external_id,
-                sku=ln.sku[:100],
-                title=ln.title[:255],
-                variant_title=ln.variant_title[:255],
-                quantity=ln.quantity,
-                unit_price=ln.unit_price,
-                discount=ln.discount,
-                total=ln.unit_price * ln.quantity - ln.discount,
-                product_id=catalogue.get(("p", ln.product_external_id)),
-                variant_id=catalogue.get(("v", ln.variant_external_id)),
-            )
-            for ln in lines
-        ]
-    )
+    return [
+        LineItem(
+            order=order,
+            external_id=ln.external_id,
+            sku=ln.sku[:100],
+            title=ln.title[:255],
+            variant_title=ln.variant_title[:255],
+            quantity=ln.quantity,
+            unit_price=ln.unit_price,
+            discount=ln.discount,
+            total=ln.unit_price * ln.quantity - ln.discount,
+            product_id=catalogue.get(("p", ln.product_external_id)),
+            variant_id=catalogue.get(("v", ln.variant_external_id)),
+        )
+        for ln in lines
+    ]
 
 
 # (shop id, "p"/"v", external id) -> primary key. Catalogue rows are created once and
