@@ -111,9 +111,8 @@ class ApiKeyAdmin(ShopScopedAdmin):
         return False
 
 
-@admin.register(WorkerHeartbeat)
-class WorkerHeartbeatAdmin(admin.ModelAdmin):
-    list_display = ["worker_id", "hostname", "pid", "started_at", "seen_at"]
+class OperationsAdmin(admin.ModelAdmin):
+    """Tables that belong to the running system, not to a shop: superusers only."""
 
     def has_module_permission(self, request):
         return request.user.is_superuser
@@ -126,20 +125,17 @@ class WorkerHeartbeatAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(OperationsAdmin):
+    list_display = ["worker_id", "hostname", "pid", "started_at", "seen_at"]
 
 
 @admin.register(ScheduledJob)
-class ScheduledJobAdmin(admin.ModelAdmin):
+class ScheduledJobAdmin(OperationsAdmin):
     list_display = ["name", "next_run_at"]
 
-    def has_module_permission(self, request):
-        return request.user.is_superuser
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_superuser
-
     def has_change_permission(self, request, obj=None):
+        # Moving next_run_at is how an operator runs a periodic job early.
         return request.user.is_superuser
-
-    def has_add_permission(self, request):
-        return False

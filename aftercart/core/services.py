@@ -90,17 +90,22 @@ def add_member(shop: Shop, user: AbstractBaseUser, role: str = ShopMembership.Ro
     ShopMembership.objects.get_or_create(shop=shop, user=user, defaults={"role": role})
 
 
+def _visible_shops(user):
+    if not user.is_authenticated:
+        return Shop.objects.none()
+    if user.is_superuser:
+        return Shop.objects.all()
+    return Shop.objects.filter(shopmembership__user=user)
+
+
 def shops_for_user(user) -> list[Shop]:
     """Superusers see every shop; staff see the shops they belong to."""
-    if not user.is_authenticated:
-        return []
-    if user.is_superuser:
-        return list(Shop.objects.all())
-    return list(Shop.objects.filter(shopmembership__user=user))
+    return list(_visible_shops(user))
 
 
 def shop_for_user(user, slug: str) -> Shop | None:
-    return next((s for s in shops_for_user(user) if s.slug == slug), None)
+    """The shop with this slug if the user may see it: one query, on every dashboard page."""
+    return _visible_shops(user).filter(slug=slug).first()
 
 
 def ensure_migrated() -> None:

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from aftercart.core.admin import ReadOnlyAdmin, ShopScopedAdmin
+from aftercart.core.admin import OperationsAdmin, ReadOnlyAdmin, ShopScopedAdmin
 from aftercart.integrations.models import Delivery, IntakeDrain, StoreConnection
 
 
@@ -53,17 +53,5 @@ class DeliveryAdmin(ReadOnlyAdmin):
 
 
 @admin.register(IntakeDrain)
-class IntakeDrainAdmin(admin.ModelAdmin):
+class IntakeDrainAdmin(OperationsAdmin):
     list_display = ["name", "queued"]
-
-    def has_module_permission(self, request):
-        return request.user.is_superuser
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
