@@ -52,8 +52,11 @@ def _database() -> dict:
         url = f"sqlite:///{DATA_DIR / 'aftercart.sqlite3'}"
     db = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
     if db["ENGINE"] == "django.db.backends.sqlite3":
-        db["CONN_MAX_AGE"] = 0
+        # Opening a SQLite connection (and running the PRAGMAs below) costs more than a
+        # small write, so each thread keeps its connection like on PostgreSQL.
         db.pop("CONN_HEALTH_CHECKS", None)
+        # Django's SQLite backend, with a process's writers queued on a lock (see there).
+        db["ENGINE"] = "aftercart.core.sqlite"
         db["OPTIONS"] = {
             # WAL lets readers and the one writer work at once; IMMEDIATE takes the write
             # lock at BEGIN so two writers queue on the busy timeout instead of deadlocking.

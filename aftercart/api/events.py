@@ -65,4 +65,4 @@ def post_event(
     )
     if stored.duplicate:
         return Status(200, {"status": "duplicate"})
-    return Status(202, {"status": "accepted", "delivery": stored.delivery.pk})
+    return Status(202, {"status": "accepted", "delivery": stored.delivery_id})
