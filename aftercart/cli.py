@@ -144,7 +144,13 @@ def cmd_shop(args) -> int:
 def cmd_import(args) -> int:
     from aftercart.integrations.csv.command import run_import
 
-    return run_import(_shop(args.shop), args.file, fmt=args.format, errors_path=args.errors)
+    return run_import(
+        _shop(args.shop),
+        args.file,
+        fmt=args.format,
+        errors_path=args.errors,
+        workers=args.workers or None,
+    )
 
 
 def cmd_sync(args) -> int:
@@ -248,6 +254,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--shop", required=True)
     c.add_argument("--format", choices=["shopify", "generic"], default="generic")
     c.add_argument("--errors", help="Write the per-row error report to this CSV file")
+    c.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="Processes sharing a large import (default: two for files over 16 MB "
+        "on a machine with two cores or more; 1 to use one)",
+    )
     s.set_defaults(func=cmd_import)
 
     s = sub.add_parser(

@@ -282,7 +282,7 @@ def generate(path: Path, lines: int, fmt: str, seed: int = 7) -> int:
     return orders
 
 
-def run_one(lines: int, fmt: str, postgres_url: str | None) -> dict:
+def run_one(lines: int, fmt: str, postgres_url: str | None, workers: int | None) -> dict:
     """Generate, import twice, measure; runs in its own process (see main)."""
     data_dir = tempfile.mkdtemp(prefix="aftercart-bench-")
     os.environ["AFTERCART_DATA_DIR"] = data_dir
@@ -301,6 +301,7 @@ def run_one(lines: int, fmt: str, postgres_url: str | None) -> dict:
 
     from aftercart.core.services import create_shop
     from aftercart.integrations.csv.importer import LAYOUTS, import_orders
+    from aftercart.integrations.csv.parallel import workers_for
 
     call_command("migrate", verbosity=0)
     shop, _ = create_shop("bench", name="Bench Roastery")
@@ -310,16 +311,17 @@ def run_one(lines: int, fmt: str, postgres_url: str | None) -> dict:
     generated = time.perf_counter() - t
     rss_before = _peak_rss_mb()
     problems = []
-    cpu = time.process_time()
-    first = import_orders(shop, path, LAYOUTS[fmt], report=problems.append)
-    cpu_first = time.process_time() - cpu
+    cpu = _cpu_seconds()
+    first = import_orders(shop, path, LAYOUTS[fmt], report=problems.append, workers=workers)
+    cpu_first = _cpu_seconds() - cpu
     rss_first = _peak_rss_mb()
-    cpu = time.process_time()
-    again = import_orders(shop, path, LAYOUTS[fmt], report=problems.append)
-    cpu_again = time.process_time() - cpu
+    cpu = _cpu_seconds()
+    again = import_orders(shop, path, LAYOUTS[fmt], report=problems.append, workers=workers)
+    cpu_again = _cpu_seconds() - cpu
     result = {
         "database": "postgresql" if postgres_url else "sqlite",
         "format": fmt,
+        "processes": workers or workers_for(path.stat().st_size),
         "csv_lines": first.lines,
         "orders": orders,
         "file_mb": round(path.stat().st_size / 1e6, 1),
@@ -348,7 +350,17 @@ def run_one(lines: int, fmt: str, postgres_url: str | None) -> dict:
 
 
 def _peak_rss_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KiB on Linux
+    # The largest of this process and the import's parts (KiB on Linux).
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    parts = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return round(max(own, parts) / 1024, 1)
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and of the import's parts that have ended."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    parts = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + parts.ru_utime + parts.ru_stime
 
 
 def _fresh_postgres(url: str) -> str:
@@ -382,38 +394,46 @@ def main() -> None:
         "created for the run and dropped after",
     )
     p.add_argument("--skip-sqlite", action="store_true", help="Only run on PostgreSQL")
+    p.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[1, 0],
+        help="Processes per import; 0 is the product's choice (two for a large file). "
+        "Several values run one after the other, the first being the baseline",
+    )
     p.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.one:  # the child process: one size, one database
-        print(json.dumps(run_one(args.lines[0], args.format, args.postgres)))
+        print(
+            json.dumps(run_one(args.lines[0], args.format, args.postgres, args.workers[0] or None))
+        )
         return
     targets = ([] if args.skip_sqlite else [None]) + ([args.postgres] if args.postgres else [])
     for url in targets:
         for lines in args.lines:
-            cmd = [
-                sys.executable,
-                __file__,
-                "--one",
-                "--lines",
-                str(lines),
-                "--format",
-                args.format,
-            ]
-            if url:
-                cmd += ["--postgres", url]
-            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-            r = json.loads(out.strip().splitlines()[-1])
-            print(
-                f"{r['database']:<10} {r['format']:<8} {r['csv_lines']:>9,} lines "
-                f"({r['orders']:,} orders, {r['file_mb']} MB): import {r['import_s']} s = "
-                f"{r['lines_per_s']:,} lines/s (CPU {r['import_cpu_s']} s = "
-                f"{r['lines_per_cpu_s']:,} lines/CPU-s); re-import {r['reimport_s']} s = "
-                f"{r['reimport_lines_per_s']:,} lines/s ({r['reimport_unchanged']:,} unchanged); "
-                f"peak RSS {r['peak_rss_before_import_mb']} MB before import, "
-                f"{r['peak_rss_import_mb']} MB after the first import, "
-                f"{r['peak_rss_end_mb']} MB at the end; load average {r['load_average']:.1f}"
-            )
-            sys.stdout.flush()
+            baseline = None
+            for workers in args.workers:
+                cmd = [sys.executable, __file__, "--one", "--lines", str(lines)]
+                cmd += ["--format", args.format, "--workers", str(workers)]
+                if url:
+                    cmd += ["--postgres", url]
+                out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+                r = json.loads(out.strip().splitlines()[-1])
+                baseline = baseline or r
+                ratio = r["lines_per_s"] / baseline["lines_per_s"]
+                print(
+                    f"{r['database']:<10} {r['format']:<8} {r['csv_lines']:>9,} lines "
+                    f"({r['orders']:,} orders, {r['file_mb']} MB), {r['processes']} process(es): "
+                    f"import {r['import_s']} s = {r['lines_per_s']:,} lines/s "
+                    f"({ratio:.2f} x the first run) (CPU {r['import_cpu_s']} s = "
+                    f"{r['lines_per_cpu_s']:,} lines/CPU-s); re-import {r['reimport_s']} s = "
+                    f"{r['reimport_lines_per_s']:,} lines/s ({r['reimport_unchanged']:,} "
+                    f"unchanged); peak RSS {r['peak_rss_before_import_mb']} MB before import, "
+                    f"{r['peak_rss_import_mb']} MB after the first import, "
+                    f"{r['peak_rss_end_mb']} MB at the end; load average {r['load_average']:.1f}"
+                )
+                sys.stdout.flush()
 
 
 if __name__ == "__main__":

@@ -106,6 +106,35 @@ def insert_rows(
     return list(range(last - len(rows) + 1, last + 1))
 
 
+def find_ids(
+    model: type[models.Model], key: str, values: Iterable[Any], *, same: dict[str, Any]
+) -> dict[Any, int]:
+    """{key: primary key} of the rows whose `key` field is one of `values` (and `same` holds).
+
+    For an import's "which of these exist?": most often none do, and the ORM would spend
+    far longer building an IN of a thousand parameters than the database spends answering.
+    """
+    values = list(values)
+    if not values:
+        return {}
+    qn = connection.ops.quote_name
+    meta = model._meta
+    column = qn(meta.get_field(key).column)
+    where = " AND ".join(f"{qn(meta.get_field(name).column)} = %s" for name in same)
+    found: dict[Any, int] = {}
+    with connection.cursor() as cursor:
+        for at in range(0, len(values), 1000):  # SQLite's limit on parameters is far above
+            chunk = values[at : at + 1000]
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(
+                f"SELECT {column}, {qn(meta.pk.column)} FROM {qn(meta.db_table)} "  # noqa: S608
+                f"WHERE {where + ' AND ' if where else ''}{column} IN ({marks})",
+                [*(getattr(v, "pk", v) for v in same.values()), *chunk],
+            )
+            found.update(cursor.fetchall())
+    return found
+
+
 def _next_ids(model: type[models.Model], count: int) -> list[int]:
     table, column = model._meta.db_table, model._meta.pk.column
     with connection.cursor() as cursor:
@@ -202,6 +231,19 @@ def _sqlite_datetime(value: datetime | None) -> str | None:
     return str(value.astimezone(UTC))[:-6]
 
 
+def one_writer_at_a_time(name: str) -> None:
+    """Until this transaction ends, other transactions that ask for `name` wait.
+
+    For bulk writers that share a database (the parts of one import): two batches that
+    both create the same new customers would otherwise collide on the unique email and
+    roll back. SQLite runs one write transaction at a time anyway; PostgreSQL is asked
+    for a transaction-level advisory lock.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [name])
+
+
 def refresh_statistics() -> None:
     """Let PostgreSQL's planner see how large the tables have grown (ANALYZE).
 
@@ -213,3 +255,26 @@ def refresh_statistics() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
+
+
+@contextmanager
+def loading():
+    """Around a bulk load (an import of many batches), tune the database for it.
+
+    SQLite copies the write-ahead log back into the database every 1,000 pages by default,
+    which during an import means after nearly every batch, each time rewriting the index
+    pages the next batch changes again. Checkpointing every 20,000 pages (80 MB of log)
+    writes each of them once per many batches; the default comes back afterwards.
+    """
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_autocheckpoint")
+        before = cursor.fetchone()[0]
+        cursor.execute("PRAGMA wal_autocheckpoint = 20000")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA wal_autocheckpoint = {int(before)}")

@@ -5,7 +5,10 @@ from aftercart.core.models import Shop
 
 
 class Customer(models.Model):
-    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="customers")
+    # No index of its own: (shop, email) leads with the shop.
+    shop = models.ForeignKey(
+        Shop, on_delete=models.CASCADE, related_name="customers", db_index=False
+    )
     external_id = models.CharField(max_length=100, blank=True)
     email = models.EmailField(max_length=254)  # normalised: trimmed, lowercase
     first_name = models.CharField(max_length=100, blank=True)

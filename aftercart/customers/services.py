@@ -1,8 +1,10 @@
 """Customers: found by normalised email per shop, updated only by newer data."""
 
 import hashlib
+import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
 
@@ -38,11 +40,32 @@ class CustomerData:
 def normalise_email(email: str) -> str:
     """Trim and lowercase; the address is what identifies a customer within a shop."""
     value = (email or "").strip().lower()
+    if not _is_address(value):
+        raise ValueError(f"email: {email!r} is not an email address")
+    return value
+
+
+# Addresses of the plainest shape (nearly all of them) pass without Django's full check,
+# which costs microseconds a time on a million-line import. Everything this accepts,
+# Django's validate_email accepts too; everything else goes through it.
+_PLAIN_ADDRESS = re.compile(
+    r"[a-z0-9_%+-]+(?:\.[a-z0-9_%+-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
+)
+
+
+def _is_address(value: str) -> bool:
+    if len(value) <= 320 and _PLAIN_ADDRESS.fullmatch(value):
+        return True
+    return _is_unusual_address(value)
+
+
+@lru_cache(maxsize=1 << 12)
+def _is_unusual_address(value: str) -> bool:
     try:
         validate_email(value)
     except ValidationError:
-        raise ValueError(f"email: {email!r} is not an email address") from None
-    return value
+        return False
+    return True
 
 
 def upsert_customer(shop: Shop, data: CustomerData) -> tuple[Customer, bool]:
@@ -192,12 +215,17 @@ def import_customers(shop: Shop, records: list[CustomerData]) -> dict[str, int]:
     for record in records:
         by_email.setdefault(record.email.strip().lower(), []).append(record)
     # Plain rows, not model instances: an import reads thousands of customers per batch.
-    found = {
-        row["email"]: SimpleNamespace(**row)
-        for row in Customer.objects.filter(shop=shop, email__in=list(by_email)).values(
-            "id", "email", *HELD
-        )
-    }
+    existing = bulk.find_ids(Customer, "email", by_email, same={"shop": shop})
+    found = (
+        {
+            row["email"]: SimpleNamespace(**row)
+            for row in Customer.objects.filter(id__in=existing.values()).values(
+                "id", "email", *HELD
+            )
+        }
+        if existing
+        else {}
+    )
     new, changed = [], []
     for email, group in by_email.items():
         customer = found.get(email)

@@ -24,7 +24,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from aftercart.core import events
-from aftercart.core.bulk import insert_rows, update_rows
+from aftercart.core.bulk import find_ids, insert_rows, one_writer_at_a_time, update_rows
 from aftercart.core.models import Shop
 from aftercart.customers.services import CustomerData, import_customers
 from aftercart.orders.models import LineItem, Order, OrderEvent, Product, Refund
@@ -111,36 +111,54 @@ def import_history(
         raise ValueError("import_history: every order needs an external id, once per batch")
     if any(o.shipments or o.refunds for o in orders):
         raise ValueError("import_history: shipments and refunds are applied by services")
+    # What depends on the file alone is worked out before the transaction: the database
+    # (on SQLite, the whole database) is held only for what depends on what it stores.
+    prepared = [_Prepared(data, _fields(data), _line_rows(data.lines or ())) for data in orders]
     # Nothing on this path publishes; muted() keeps it so if a service it calls ever does.
     with events.muted():
         try:
             with transaction.atomic():
-                return _apply(shop, orders, since)
+                return _apply(shop, prepared, since)
         except IntegrityError:
             # A webhook or another import created one of these orders or customers between
             # our look-up and our insert. The batch rolled back whole; a second look sees it.
             with transaction.atomic():
-                return _apply(shop, orders, since)
+                return _apply(shop, prepared, since)
 
 
-def _apply(shop: Shop, orders: list[OrderData], since: datetime | None) -> ImportResult:
+@dataclass
+class _Prepared:
+    data: OrderData
+    wanted: dict  # the order's fields as the import sets them (see _fields)
+    lines: list[tuple]  # its line rows but for the order and the product (see _line_rows)
+
+
+def _apply(shop: Shop, prepared: list[_Prepared], since: datetime | None) -> ImportResult:
+    one_writer_at_a_time(f"order history of shop {shop.id}")
+    orders = [p.data for p in prepared]
+    lines_of = {p.data.external_id: p.lines for p in prepared}
     result = ImportResult()
     now = timezone.now()
     # Plain rows, not model instances: a batch reads and writes thousands of them. No
     # ORDER BY: the model's default (-placed_at) makes SQLite walk the shop's whole
     # placed_at index instead of looking up each key, which grows with every batch.
-    stored = {
-        row["external_id"]: row
-        for row in Order.objects.filter(shop=shop, external_id__in=[o.external_id for o in orders])
-        .order_by()
-        .values("external_id", *STORED)
-    }
+    existing = find_ids(Order, "external_id", [o.external_id for o in orders], same={"shop": shop})
+    stored = (
+        {
+            row["external_id"]: row
+            for row in Order.objects.filter(id__in=existing.values())
+            .order_by()
+            .values("external_id", *STORED)
+        }
+        if existing
+        else {}
+    )
     erased = _of_erased_customers([row["id"] for row in stored.values() if row["customer"]])
     stored_lines = _stored_lines([row["id"] for row in stored.values()])
     new: list[tuple[OrderData, dict]] = []
     changed: list[tuple[OrderData, dict, bool]] = []
-    for data in orders:
-        wanted = _fields(data)
+    for item in prepared:
+        data, wanted = item.data, item.wanted
         row = stored.get(data.external_id)
         if row is None:
             row = {**DEFAULTS, **wanted, "id": None, "customer": None, "refunded": ZERO}
@@ -186,7 +204,7 @@ def _apply(shop: Shop, orders: list[OrderData], since: datetime | None) -> Impor
     relined = [(data, row) for data, row, lines_differ in changed if lines_differ]
     if relined:
         LineItem.objects.filter(order_id__in=[row["id"] for _, row in relined]).delete()
-    _create_lines(shop, [*new, *relined])
+    _create_lines(shop, [*new, *relined], lines_of)
     insert_rows(
         Refund,
         ["order", "external_id", "amount", "currency", "refunded_at"],
@@ -348,26 +366,36 @@ def _refund(row: dict, data: OrderData, now: datetime) -> _Refund | None:
     return refund
 
 
-def _create_lines(shop: Shop, orders: list[tuple[OrderData, dict]]) -> None:
+def _line_rows(lines: list[LineData]) -> list[tuple]:
+    """Each line as LINE_FIELDS lists it, less the order (first) and the product (last),
+    followed by the product's external id."""
+    return [
+        (
+            ln.external_id[:100],
+            ln.sku[:100],
+            ln.title[:255],
+            ln.variant_title[:255],
+            ln.quantity,
+            ln.unit_price,
+            ln.discount,
+            ln.unit_price * ln.quantity - ln.discount,
+            ln.product_external_id[:100],
+        )
+        for ln in lines
+    ]
+
+
+def _create_lines(
+    shop: Shop, orders: list[tuple[OrderData, dict]], lines_of: dict[str, list[tuple]]
+) -> None:
     catalogue = _products(shop, [ln for data, _ in orders for ln in data.lines or ()])
     insert_rows(
         LineItem,
         LINE_FIELDS,
         [
-            (
-                row["id"],
-                ln.external_id[:100],
-                ln.sku[:100],
-                ln.title[:255],
-                ln.variant_title[:255],
-                ln.quantity,
-                ln.unit_price,
-                ln.discount,
-                ln.unit_price * ln.quantity - ln.discount,
-                catalogue.get(ln.product_external_id[:100]) if ln.product_external_id else None,
-            )
+            (row["id"], *line[:-1], catalogue.get(line[-1]) if line[-1] else None)
             for data, row in orders
-            for ln in data.lines or ()
+            for line in lines_of[data.external_id]
         ],
     )
 
@@ -380,11 +408,7 @@ def _products(shop: Shop, lines: list[LineData]) -> dict[str, int]:
             wanted.setdefault(ln.product_external_id[:100], ln)
     if not wanted:
         return {}
-    found = dict(
-        Product.objects.filter(shop=shop, external_id__in=list(wanted)).values_list(
-            "external_id", "id"
-        )
-    )
+    found = find_ids(Product, "external_id", wanted, same={"shop": shop})
     missing = [key for key in wanted if key not in found]
     if missing:
         insert_rows(
@@ -396,11 +420,7 @@ def _products(shop: Shop, lines: list[LineData]) -> dict[str, int]:
             ],
             ignore_conflicts=True,  # a webhook may add the same product meanwhile
         )
-        found.update(
-            Product.objects.filter(shop=shop, external_id__in=missing).values_list(
-                "external_id", "id"
-            )
-        )
+        found.update(find_ids(Product, "external_id", missing, same={"shop": shop}))
     return found
 
 

@@ -91,3 +91,56 @@ def test_a_writer_that_holds_on_too_long_gets_a_clear_error(settings):
         holder.join(10)
     assert holder_errors == []
     assert Shop.objects.filter(slug="holder").exists()
+
+
+CHILD = """
+import time, django
+django.setup()
+from django.db import transaction
+from aftercart.core.models import Shop
+started = time.monotonic()
+with transaction.atomic():
+    Shop.objects.create(slug="from-the-other-process", name="x")
+print(round(time.monotonic() - started, 3))
+"""
+
+
+def test_a_writer_in_another_process_waits_for_the_transaction_and_then_lands():
+    import os
+    import subprocess
+    import sys
+
+    name = connection.settings_dict["NAME"]
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "aftercart.settings",
+        "DATABASE_URL": f"sqlite:///{name}",
+    }
+    with transaction.atomic():
+        Shop.objects.create(slug="this-process", name="x")
+        child = subprocess.Popen(
+            [sys.executable, "-c", CHILD], env=env, stdout=subprocess.PIPE, text=True
+        )
+        time.sleep(1.0)  # hold the write transaction while the child tries to write
+        assert child.poll() is None  # still waiting: it did not write beside us
+    out, _ = child.communicate(timeout=30)
+    assert child.returncode == 0
+    assert float(out.strip()) > 0.3  # it queued behind our transaction
+    assert set(Shop.objects.values_list("slug", flat=True)) >= {
+        "this-process",
+        "from-the-other-process",
+    }
+
+
+def test_a_forked_child_does_not_share_its_parents_lock_file():
+    import os
+
+    from aftercart.core.sqlite.base import _lock_file
+
+    name = str(connection.settings_dict["NAME"])
+    parent_fd = _lock_file(name)
+    pid = os.fork()
+    if pid == 0:  # the child: exit status says whether it got a descriptor of its own
+        os._exit(0 if _lock_file(name) != parent_fd else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

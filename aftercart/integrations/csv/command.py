@@ -49,17 +49,22 @@ class _Report:
 
 
 def run_import(
-    shop: Shop, path: str, *, fmt: str = "generic", errors_path: str | None = None
+    shop: Shop,
+    path: str,
+    *,
+    fmt: str = "generic",
+    errors_path: str | None = None,
+    workers: int | None = None,
 ) -> int:
     with (
         Path(errors_path).open("w", newline="", encoding="utf-8")
         if errors_path
         else contextlib.nullcontext()
     ) as report_file:
-        return _run(shop, path, LAYOUTS[fmt], _Report(errors_path, report_file))
+        return _run(shop, path, LAYOUTS[fmt], _Report(errors_path, report_file), workers)
 
 
-def _run(shop: Shop, path: str, layout: Layout, report: _Report) -> int:
+def _run(shop: Shop, path: str, layout: Layout, report: _Report, workers: int | None) -> int:
     console = Console(stderr=True)
     progress = Progress(
         TextColumn(f"Importing {Path(path).name}"),
@@ -79,7 +84,9 @@ def _run(shop: Shop, path: str, layout: Layout, report: _Report) -> int:
 
     try:
         with progress:
-            summary = import_orders(shop, path, layout, report=report, progress=follow)
+            summary = import_orders(
+                shop, path, layout, report=report, progress=follow, workers=workers
+            )
     except ImportStopped as exc:
         report(Problem(exc.line or 0, "", exc.message))
         print(f"aftercart: error: {path}, {exc}", file=sys.stderr)

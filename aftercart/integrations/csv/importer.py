@@ -9,13 +9,14 @@ import time
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aftercart.core.bulk import refresh_statistics
+from aftercart.core.bulk import loading, refresh_statistics
 from aftercart.core.models import Shop
 from aftercart.integrations.csv import generic, shopify
 from aftercart.integrations.csv.reading import Context, CsvFile, ImportStopped, Layout, Problem
@@ -68,52 +69,115 @@ def import_orders(
     report: Callable[[Problem], None],
     progress: Callable[[int, int, int], None] | None = None,
     batch_size: int = BATCH_SIZE,
+    workers: int | None = None,
 ) -> Summary:
     """Import an order CSV into the shop; every problem goes to `report` as it is found.
 
     Raises ImportStopped when the file cannot be imported at all (encoding, header);
     nothing has been written then. `progress(bytes_read, file_size, rows)` follows along.
+    `workers`: processes sharing the work (None: two for a large file on a machine with
+    two cores or more, see csv.parallel).
     """
+    from aftercart.integrations.csv import parallel
+
     started = time.perf_counter()
-    since = timezone.now()
-    summary = Summary(layout.name)
     with CsvFile(path) as csv_file:
         _check_header(csv_file.header, layout)
+        size = csv_file.size
+    workers = workers or parallel.workers_for(size)
+    if connection.in_atomic_block:
+        workers = 1  # other processes could not see what this transaction holds
+    if workers > 1:
+        summary = parallel.import_in_parts(
+            shop, path, layout, workers, report=report, progress=progress, batch_size=batch_size
+        )
+    else:
+        summary = import_part(
+            shop,
+            path,
+            layout,
+            Part(0, 1, timezone.now()),
+            report=report,
+            progress=progress,
+            batch_size=batch_size,
+        )
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+@dataclass(frozen=True)
+class Part:
+    """Which orders of the file one process writes: batch n goes to process n % of."""
+
+    index: int
+    of: int
+    since: datetime  # when the whole import began (see orders.history.import_history)
+
+    def owns(self, order_number: int, batch_size: int) -> bool:
+        return (order_number // batch_size) % self.of == self.index
+
+
+def import_part(
+    shop: Shop,
+    path: str | Path,
+    layout: Layout,
+    part: Part,
+    *,
+    report: Callable[[Problem], None],
+    progress: Callable[[int, int, int], None] | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> Summary:
+    """Read the whole file, and parse and write the orders of this part.
+
+    Every part reads every row, so each one knows where each order starts, its line
+    numbers and which batch it falls in, without talking to the others; only the owner
+    of an order spends the time to parse and write it (or to report its problems).
+    """
+    summary = Summary(layout.name)
+    with CsvFile(path, checked=True) as csv_file, loading():
         summary.ignored_columns = _ignored(csv_file.header, layout)
         ctx = Context(
             index=layout.index(csv_file.header),
             tz=zoneinfo.ZoneInfo(shop.timezone),
             currency=shop.currency,
         )
-        run = _Run(shop, layout, ctx, summary, report, since, batch_size)
+        run = _Run(shop, layout, ctx, summary, report, part.since, batch_size)
         key_at = ctx.index[layout.key]
         id_at = ctx.index.get(layout.id_column, 1 << 30)
         group: list[tuple[int, list[str]]] = []
         group_key = group_id = None
-        for line, row in csv_file.rows():
-            summary.rows += 1
-            key = row[key_at].strip() if key_at < len(row) else ""
-            if not key:
-                if any(cell.strip() for cell in row):
-                    run.problem(
-                        line, "", layout.key, _("is required: it says which order a row is")
-                    )
-                continue  # an empty line
-            row_id = row[id_at].strip() if id_at < len(row) else ""
-            if key != group_key or (row_id and group_id and row_id != group_id):
-                if group:
-                    run.read(group_key, group)
-                group, group_key, group_id = [], key, row_id
-            group.append((line, row))
-            if progress and summary.rows % 2000 == 0:
-                progress(csv_file.bytes_read, csv_file.size, summary.rows)
-        if group:
+        order_number = -1  # of the group being read, counting every order of the file
+        mine = part.owns(0, batch_size)
+        try:
+            for line, row in csv_file.rows():
+                summary.rows += 1
+                key = row[key_at].strip() if key_at < len(row) else ""
+                if not key:
+                    if mine and any(cell.strip() for cell in row):
+                        run.problem(
+                            line, "", layout.key, _("is required: it says which order a row is")
+                        )
+                    continue  # an empty line
+                row_id = row[id_at].strip() if id_at < len(row) else ""
+                if key != group_key or (row_id and group_id and row_id != group_id):
+                    if group and mine:
+                        run.read(group_key, group)
+                    order_number += 1
+                    mine = part.owns(order_number, batch_size)
+                    group, group_key, group_id = [], key, row_id
+                if mine:
+                    group.append((line, row))
+                if progress and summary.rows % 2000 == 0:
+                    progress(csv_file.bytes_read, csv_file.size, summary.rows)
+        except ImportStopped:
+            run.flush()  # the orders before the broken line are kept, as the message says
+            raise
+        if group and mine:
             run.read(group_key, group)
         run.flush()
         summary.lines = csv_file.lines
         if progress:
             progress(csv_file.bytes_read, csv_file.size, summary.rows)
-    summary.seconds = time.perf_counter() - started
     return summary
 
 

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from functools import lru_cache
 from pathlib import Path
 
 from django.utils.translation import gettext as _
@@ -59,8 +58,9 @@ class Problem:
 class CsvFile:
     """An order CSV opened for one pass: its header, then its rows as (line, cells)."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, checked: bool = False):
         self.path = Path(path)
+        self.checked = checked  # its encoding was checked already (check_utf8)
         if not self.path.is_file():
             raise ImportStopped("no such file")
         self.size = self.path.stat().st_size
@@ -70,7 +70,8 @@ class CsvFile:
         self._reader = None
 
     def __enter__(self) -> "CsvFile":
-        check_utf8(self.path)
+        if not self.checked:
+            check_utf8(self.path)
         self._file = self.path.open("rb")
         if self._file.read(3) == codecs.BOM_UTF8:  # Excel's "CSV UTF-8" starts with one
             self.bytes_read = 3
@@ -111,8 +112,9 @@ class CsvFile:
                 line = reader.line_num + 1
         except csv.Error as exc:
             raise ImportStopped(
-                f"the CSV is broken here ({exc}). The orders before this line are imported; "
-                "mend the file and import it again (what is imported stays as it is).",
+                f"the CSV is broken here ({exc}). The orders above this line are imported, "
+                "all but the last one, whose rows may go on below it; mend the file and "
+                "import it again (what is imported stays as it is).",
                 line=line,
             ) from None
 
@@ -299,9 +301,7 @@ class Cells:
         return [w.strip() for w in raw.split(",") if w.strip()] if raw else []
 
 
-@lru_cache(maxsize=1 << 15)
 def _checked_email(raw: str) -> str | None:
-    """normalise_email, remembered: customers order again, and checking costs microseconds."""
     try:
         return normalise_email(raw)
     except ValueError:
