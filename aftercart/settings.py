@@ -123,9 +123,11 @@ INSTALLED_APPS = [
     "aftercart.core",
     "aftercart.customers",
     "aftercart.orders",
+    "aftercart.messaging",
     "aftercart.integrations",
     "aftercart.dashboard",
     "aftercart.api",
+    "aftercart.portal",
 ]
 
 MIDDLEWARE = [

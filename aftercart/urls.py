@@ -17,5 +17,6 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("aftercart.portal.urls")),
     path("", include("aftercart.dashboard.urls")),
 ]

@@ -1,10 +1,15 @@
 import base64
+import email
+import email.policy
 import hashlib
 import hmac
 import json
+import socket
+import threading
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 from django.test import Client
 
 from aftercart.core.services import create_shop
@@ -93,3 +98,51 @@ def shopify(client: Client):
 def drain():
     """Apply what the webhooks stored, as the worker's drain task would."""
     return intake.drain
+
+
+# A real SMTP server (aiosmtpd) on loopback; Django sends to it over SMTP.
+class Inbox:
+    """What arrived at the SMTP server: parsed messages, in order."""
+
+    def __init__(self):
+        self.messages: list[email.message.EmailMessage] = []
+        self.arrived = threading.Condition()
+
+    async def handle_DATA(self, server, session, envelope):
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self.arrived:
+            self.messages.append(parsed)
+            self.arrived.notify_all()
+        return "250 OK"
+
+    def to(self, address: str) -> list[email.message.EmailMessage]:
+        return [m for m in self.messages if m["To"] == address]
+
+    @staticmethod
+    def html(message) -> str:
+        return message.get_body(("html",)).get_content()
+
+    @staticmethod
+    def text(message) -> str:
+        return message.get_body(("plain",)).get_content()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def inbox(settings):
+    box = Inbox()
+    port = free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    box.port = port
+    yield box
+    controller.stop()

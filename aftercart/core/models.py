@@ -18,6 +18,14 @@ class Shop(models.Model):
     sender_email = models.EmailField(blank=True)
     reply_to = models.EmailField(blank=True)
     public_base_url = models.URLField(blank=True)
+    postal_address = models.CharField(max_length=300, blank=True)  # in every email's footer
+    # Marketing mail, whichever capability sends it: at most `marketing_cap` messages per
+    # customer in `marketing_cap_days` days, and none between the quiet hours (the
+    # customer's local time; equal hours: no quiet hours).
+    marketing_cap = models.PositiveSmallIntegerField(default=2)
+    marketing_cap_days = models.PositiveSmallIntegerField(default=7)
+    quiet_hours_start = models.PositiveSmallIntegerField(default=21)
+    quiet_hours_end = models.PositiveSmallIntegerField(default=8)
     created_at = models.DateTimeField(auto_now_add=True)
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="ShopMembership", related_name="shops", blank=True

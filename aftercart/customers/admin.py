@@ -3,7 +3,7 @@
 from django.contrib import admin
 
 from aftercart.core.admin import ReadOnlyAdmin, ShopScopedAdmin
-from aftercart.customers.models import Customer, DataRequest, ErasureRecord
+from aftercart.customers.models import Customer, DataRequest, ErasureRecord, Suppression
 
 
 @admin.register(Customer)
@@ -38,3 +38,13 @@ class DataRequestAdmin(ReadOnlyAdmin):
     list_display = ["email", "shop", "requested_by", "received_at"]
     list_filter = ["shop"]
     search_fields = ["email"]
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(ShopScopedAdmin):
+    """The shop may add an address by hand (reason "manual") or lift one it added."""
+
+    list_display = ["email", "reason", "shop", "created_at"]
+    list_filter = ["shop", "reason"]
+    search_fields = ["email"]
+    readonly_fields = ["created_at"]

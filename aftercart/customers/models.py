@@ -25,6 +25,8 @@ class Customer(models.Model):
     # The store's updated_at of the last applied customer record; older ones change nothing.
     source_updated_at = models.DateTimeField(null=True, blank=True)
     erased_at = models.DateTimeField(null=True, blank=True)
+    # IANA name, e.g. "Europe/Amsterdam"; empty: the shop's. Quiet hours are kept in it.
+    time_zone = models.CharField(max_length=64, blank=True)
 
     class Meta:
         verbose_name = _("customer")
@@ -59,3 +61,31 @@ class DataRequest(models.Model):
     requested_by = models.CharField(max_length=200)
     received_at = models.DateTimeField(auto_now_add=True)
     document = models.JSONField(default=dict)  # the export, for the merchant to pass on
+
+
+class Suppression(models.Model):
+    """An address that gets no marketing mail from the shop, and why.
+
+    Kept by address, not by customer: an unsubscribe or a bounce must hold even for an
+    address that is not (or no longer) a customer, and survives the customer's erasure.
+    """
+
+    class Reason(models.TextChoices):
+        UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+        BOUNCED = "bounced", _("Bounced")
+        COMPLAINED = "complained", _("Marked as spam")
+        MANUAL = "manual", _("Added by the shop")
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, db_index=False)
+    email = models.EmailField(max_length=254)  # normalised
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    detail = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "email"], name="one_suppression_per_address")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.reason})"

@@ -16,7 +16,7 @@ from django.utils import timezone
 from aftercart.core import bulk, privacy
 from aftercart.core.events import publish
 from aftercart.core.models import Shop
-from aftercart.customers.models import Customer, ErasureRecord
+from aftercart.customers.models import Customer, ErasureRecord, Suppression
 
 
 @dataclass
@@ -124,6 +124,105 @@ def _apply(customer: Customer, data: CustomerData) -> bool:
         customer.source_updated_at = data.updated_at
         changed = True
     return changed
+
+
+def suppress(shop: Shop, email: str, reason: str, *, detail: str = "") -> Suppression:
+    """Stop marketing mail to this address (unsubscribed, bounced, marked as spam).
+
+    By address, so it holds whether or not the address belongs to a customer. Suppressing
+    an address twice keeps the first reason, except that a complaint outranks the rest.
+    """
+    email = (email or "").strip().lower()
+    with transaction.atomic():
+        row, created = Suppression.objects.select_for_update().get_or_create(
+            shop=shop, email=email, defaults={"reason": reason, "detail": detail[:300]}
+        )
+        if not created and reason == Suppression.Reason.COMPLAINED and row.reason != reason:
+            row.reason, row.detail = reason, detail[:300]
+            row.save(update_fields=["reason", "detail"])
+    if created:
+        publish("customer.suppressed", shop.id, email=email, reason=reason)
+    return row
+
+
+def suppression_reason(shop: Shop, email: str) -> str | None:
+    """Why marketing mail may not go to this address, or None when it may."""
+    email = (email or "").strip().lower()
+    return (
+        Suppression.objects.filter(shop=shop, email=email).values_list("reason", flat=True).first()
+    )
+
+
+def set_marketing_consent(customer: Customer, accepts: bool, *, source: str) -> bool:
+    """Record the customer's own yes or no to marketing mail; returns whether it changed.
+
+    A no also puts the address on the suppression list, so no marketing reaches it even
+    if the store later sends an old "accepts marketing" flag. A yes given by the
+    customer lifts an unsubscribe or a spam complaint, never a bounce (the address does
+    not work).
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        changed = customer.accepts_marketing != accepts
+        customer.accepts_marketing = accepts
+        customer.marketing_consent_at = now
+        customer.marketing_consent_source = source[:60]
+        customer.save(
+            update_fields=[
+                "accepts_marketing",
+                "marketing_consent_at",
+                "marketing_consent_source",
+                "updated_at",
+            ]
+        )
+        if accepts:
+            Suppression.objects.filter(
+                shop_id=customer.shop_id,
+                email=customer.email,
+                reason__in=[Suppression.Reason.UNSUBSCRIBED, Suppression.Reason.COMPLAINED],
+            ).delete()
+        else:
+            suppress(customer.shop, customer.email, Suppression.Reason.UNSUBSCRIBED, detail=source)
+        publish(
+            "customer.consent_changed",
+            customer.shop_id,
+            customer_id=customer.id,
+            accepts_marketing=accepts,
+        )
+    return changed
+
+
+def unsubscribe_address(shop: Shop, email: str, *, source: str) -> None:
+    """The address's owner said no to marketing mail (a link, a mail app's button)."""
+    email = normalise_email(email)
+    customer = Customer.objects.filter(shop=shop, email=email).first()
+    if customer is not None:
+        set_marketing_consent(customer, False, source=source)
+    else:
+        suppress(shop, email, Suppression.Reason.UNSUBSCRIBED, detail=source)
+
+
+def receives_marketing(shop: Shop, email: str) -> bool:
+    email = normalise_email(email)
+    customer = Customer.objects.filter(shop=shop, email=email).first()
+    return bool(customer and customer.accepts_marketing) and not suppression_reason(shop, email)
+
+
+def choose_marketing(shop: Shop, email: str, wants: bool, *, source: str) -> bool:
+    """The preferences page: yes or no to marketing mail; returns whether it was recorded.
+
+    A yes needs a customer to record it on (an address that never ordered has no
+    relationship with the shop to consent to).
+    """
+    if not wants:
+        unsubscribe_address(shop, email, source=source)
+        return True
+    customer = Customer.objects.filter(shop=shop, email=normalise_email(email)).first()
+    if customer is None:
+        return False
+    set_marketing_consent(customer, True, source=source)
+    return True
 
 
 def export_customer(customer: Customer) -> dict[str, Any]:

@@ -25,6 +25,9 @@ SECTIONS = {
     "customer-erase": "customers",
     "intake": "intake",
     "intake-retry": "intake",
+    "outbox": "outbox",
+    "message": "outbox",
+    "message-settle": "outbox",
 }
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from aftercart.dashboard.views import customers, intake, orders, shops
+from aftercart.dashboard.views import customers, intake, orders, outbox, shops
 
 app_name = "dashboard"
 urlpatterns = [
@@ -22,4 +22,11 @@ urlpatterns = [
     ),
     path("shops/<slug:shop_slug>/intake/", intake.intake, name="intake"),
     path("shops/<slug:shop_slug>/intake/retry/", intake.intake_retry, name="intake-retry"),
+    path("shops/<slug:shop_slug>/emails/", outbox.outbox, name="outbox"),
+    path("shops/<slug:shop_slug>/emails/<int:pk>/", outbox.message_page, name="message"),
+    path(
+        "shops/<slug:shop_slug>/emails/<int:pk>/settle/",
+        outbox.message_settle,
+        name="message-settle",
+    ),
 ]

@@ -69,7 +69,7 @@ def event_detail(context, event: OrderEvent) -> str:
 @register.filter
 def tone(status: str) -> str:
     """A CSS modifier for a status badge: good, bad, or neutral news."""
-    if status in {"paid", "delivered", "fulfilled", "applied"}:
+    if status in {"paid", "delivered", "fulfilled", "applied", "sent"}:
         return "good"
     if status in {
         "failed",
@@ -81,7 +81,15 @@ def tone(status: str) -> str:
         "cancelled",
     }:
         return "bad"
-    if status in {"partially_refunded", "partial", "pending", "in_transit", "out_for_delivery"}:
+    if status in {
+        "partially_refunded",
+        "partial",
+        "pending",
+        "in_transit",
+        "out_for_delivery",
+        "sending",
+        "suppressed",
+    }:
         return "warn"
     return "neutral"
 

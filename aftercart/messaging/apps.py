@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class MessagingConfig(AppConfig):
+    name = "aftercart.messaging"
+    label = "messaging"
+
+    def ready(self) -> None:
+        from aftercart.messaging import (
+            privacy,  # noqa: F401  registers the data holder
+            tasks,  # noqa: F401  registers the periodic sender
+        )

@@ -1,0 +1,181 @@
+"""From a template and a context to the subject, the HTML and the plain-text parts.
+
+A template's MJML is compiled once per version (mjml-python) and kept compiled; the
+Django variables in it are filled per message, then the CSS is inlined (css-inline)
+and a plain-text part is written from the HTML. Values are HTML-escaped, so a name like
+`<script>` arrives as text.
+"""
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from html import unescape
+from html.parser import HTMLParser
+from pathlib import Path
+
+import css_inline
+import mjml
+from django.template import Context, Engine, Template
+from django.utils import translation
+
+DEFAULTS = Path(__file__).parent / "defaults"
+SEPARATOR = "\n---\n"
+
+_engine = Engine(builtins=["aftercart.messaging.templatetags.messaging"], autoescape=True)
+_text_engine = Engine(builtins=["aftercart.messaging.templatetags.messaging"], autoescape=False)
+# Remote stylesheets are never fetched: a message is built from what is on this machine.
+_inliner = css_inline.CSSInliner(load_remote_stylesheets=False, keep_style_tags=True)
+
+
+class TemplateProblem(ValueError):
+    """A template that cannot be used, with what is wrong in words a merchant can act on."""
+
+
+@dataclass(frozen=True)
+class Source:
+    subject: str
+    preheader: str
+    body: str  # MJML sections with Django variables
+    locale: str
+    version: str  # "default" or the shop's version number
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    preheader: str
+    html: str
+    text: str
+
+
+def read_default(kind: str, locale: str) -> Source | None:
+    path = DEFAULTS / f"{kind}.{locale}.mjml"
+    if not path.is_file():
+        return None
+    subject, preheader, body = parse(path.read_text(encoding="utf-8"))
+    return Source(subject, preheader, body, locale, "default")
+
+
+def parse(text: str) -> tuple[str, str, str]:
+    """Split a template file: `subject:` and `preheader:` lines, `---`, the MJML body."""
+    if SEPARATOR not in text:
+        raise TemplateProblem("a template starts with subject: and preheader: lines, then ---")
+    head, body = text.split(SEPARATOR, 1)
+    fields = {}
+    for line in head.strip().splitlines():
+        name, _, value = line.partition(":")
+        fields[name.strip().lower()] = value.strip()
+    if not fields.get("subject"):
+        raise TemplateProblem("the template has no subject: line")
+    return fields["subject"], fields.get("preheader", ""), body
+
+
+@lru_cache(maxsize=256)
+def compiled(body: str) -> Template:
+    """The layout with this body, compiled from MJML to HTML once, as a Django template."""
+    layout = (DEFAULTS / "_layout.mjml").read_text(encoding="utf-8")
+    try:
+        html = mjml.mjml2html(layout.replace("{{ body }}", body), fonts={})
+    except Exception as exc:  # mrml names the problem; the merchant sees it in the editor
+        raise TemplateProblem(f"the MJML does not compile: {exc}") from None
+    try:
+        return _engine.from_string(html)
+    except Exception as exc:
+        raise TemplateProblem(f"a template variable or tag is broken: {exc}") from None
+
+
+def check(subject: str, preheader: str, body: str) -> None:
+    """Raise TemplateProblem if the template would not compile or render."""
+    compiled(body)
+    for line in (subject, preheader):
+        try:
+            _text_engine.from_string(line)
+        except Exception as exc:
+            raise TemplateProblem(f"the subject or preheader is broken: {exc}") from None
+
+
+def render(source: Source, context: dict) -> Rendered:
+    """Fill the template in the message's language; the footer's words come from Aftercart."""
+    with translation.override(source.locale):
+        values = {**context, "footer": _footer()}
+        subject = _line(source.subject, values)
+        preheader = _line(source.preheader, values)
+        values.update(subject=subject, preheader=preheader)
+        html = compiled(source.body).render(Context(values))
+    html = _inliner.inline(html)
+    return Rendered(subject, preheader, html, plain_text(html))
+
+
+def _line(template: str, values: dict) -> str:
+    try:
+        text = _text_engine.from_string(template).render(Context(values))
+    except Exception as exc:
+        raise TemplateProblem(f"the subject or preheader is broken: {exc}") from None
+    return " ".join(text.split())  # one line: a header never carries a line break
+
+
+def _footer() -> dict:
+    from django.utils.translation import gettext as _
+
+    return {
+        "why": _("You get this email because you ordered from us and said yes to our news."),
+        "preferences": _("Email preferences"),
+        "unsubscribe": _("Unsubscribe"),
+        "transactional": _("You get this email about an order you placed with us."),
+    }
+
+
+class _Text(HTMLParser):
+    """HTML to readable plain text: paragraphs kept, links written out, tables as lines."""
+
+    BLOCKS = {"p", "div", "h1", "h2", "h3", "h4", "li", "table", "section"}
+    SKIP = {"head", "style", "script", "title"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+        self.skipping = 0
+        self.hidden = 0
+        self.href: list[str | None] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in self.SKIP:
+            self.skipping += 1
+        style = (attrs.get("style") or "").replace(" ", "").lower()
+        if tag == "div" and "display:none" in style:
+            self.hidden += 1  # the preheader: shown by mail apps in the list, not in the text
+        elif self.hidden and tag == "div":
+            self.hidden += 1
+        if tag == "br" or tag in self.BLOCKS:
+            self.out.append("\n")
+        elif tag in ("td", "th"):
+            self.out.append("  ")
+        if tag == "a":
+            self.href.append(attrs.get("href"))
+            self.link_start = len(self.out)
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIP:
+            self.skipping = max(0, self.skipping - 1)
+        if tag == "div" and self.hidden:
+            self.hidden -= 1
+        if tag in self.BLOCKS or tag == "tr":
+            self.out.append("\n")
+        if tag == "a" and self.href:
+            href = self.href.pop()
+            label = "".join(self.out[self.link_start :]).strip()
+            if href and href.startswith(("http://", "https://", "mailto:")) and href != label:
+                self.out.append(f" ({href})" if label else href)
+
+    def handle_data(self, data):
+        if not self.skipping and not self.hidden:
+            self.out.append(re.sub(r"\s+", " ", data))  # lines are tidied at the end
+
+
+def plain_text(html: str) -> str:
+    parser = _Text()
+    parser.feed(re.sub(r"<!--.*?-->", "", html, flags=re.S))
+    text = unescape("".join(parser.out))
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
