@@ -124,6 +124,7 @@ INSTALLED_APPS = [
     "aftercart.customers",
     "aftercart.orders",
     "aftercart.messaging",
+    "aftercart.flows",
     "aftercart.integrations",
     "aftercart.dashboard",
     "aftercart.api",

@@ -225,6 +225,18 @@ def choose_marketing(shop: Shop, email: str, wants: bool, *, source: str) -> boo
     return True
 
 
+def tag_customer(customer: Customer, tag: str) -> bool:
+    """Add a tag (a flow's action, the shop's own label); returns whether it was new."""
+    tag = tag.strip()[:60]
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        if tag in customer.tags:
+            return False
+        customer.tags = [*customer.tags, tag]
+        customer.save(update_fields=["tags", "updated_at"])
+    return True
+
+
 def export_customer(customer: Customer) -> dict[str, Any]:
     """Everything every app holds about one customer, as one JSON-able document."""
     return {

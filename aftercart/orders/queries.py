@@ -70,3 +70,12 @@ def customer_totals(shop: Shop, customer_ids: list[int]) -> dict[int, dict]:
         )
     )
     return {r["customer_id"]: r for r in rows}
+
+
+def order_facts(shop_id: int, order_id: int) -> dict | None:
+    """The few facts a flow needs to enrol an order's customer: who, which language, when."""
+    return (
+        Order.objects.filter(shop_id=shop_id, pk=order_id)
+        .values("customer_id", "locale", "placed_at")
+        .first()
+    )

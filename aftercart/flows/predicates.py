@@ -1,0 +1,127 @@
+"""Conditions a flow can branch on; later capabilities add theirs with `predicate`.
+
+A predicate reads the state at the moment the step runs (an enrolment waited 7 days;
+was the order refunded meanwhile?) and answers yes or no.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from aftercart.orders import queries as orders
+
+
+@dataclass(frozen=True)
+class Predicate:
+    name: str
+    test: Callable[[Any, dict], bool]  # (enrolment, args) -> holds?
+    check_args: Callable[[dict], None]  # raises ValueError naming what is wrong
+
+
+REGISTRY: dict[str, Predicate] = {}
+
+
+def _no_args(args: dict) -> None:
+    if args:
+        raise ValueError("this condition takes no args")
+
+
+def predicate(name: str, check_args: Callable[[dict], None] = _no_args):
+    def register(fn):
+        REGISTRY[name] = Predicate(name, fn, check_args)
+        return fn
+
+    return register
+
+
+def _order(enrolment):
+    if not enrolment.order_id:
+        return None
+    return orders.order_detail(enrolment.shop, pk=enrolment.order_id)
+
+
+def _orders_of(enrolment):
+    if not enrolment.customer_id:
+        return orders.find_orders(enrolment.shop).none()
+    return orders.find_orders(enrolment.shop, customer_id=enrolment.customer_id, cancelled=False)
+
+
+@predicate("first_order")
+def first_order(enrolment, args) -> bool:
+    return _orders_of(enrolment).count() <= 1
+
+
+@predicate("repeat_customer")
+def repeat_customer(enrolment, args) -> bool:
+    return _orders_of(enrolment).count() > 1
+
+
+@predicate("not_refunded")
+def not_refunded(enrolment, args) -> bool:
+    order = _order(enrolment)
+    return order is not None and not order.refunded and order.cancelled_at is None
+
+
+@predicate("not_cancelled")
+def not_cancelled(enrolment, args) -> bool:
+    order = _order(enrolment)
+    return order is not None and order.cancelled_at is None
+
+
+@predicate("accepts_marketing")
+def accepts_marketing(enrolment, args) -> bool:
+    return bool(enrolment.customer and enrolment.customer.accepts_marketing)
+
+
+@predicate("no_newer_order")
+def no_newer_order(enrolment, args) -> bool:
+    """No order placed after the one that started this enrolment (or after it started)."""
+    order = _order(enrolment)
+    since = order.placed_at if order and order.placed_at else enrolment.started_at
+    return not _orders_of(enrolment).filter(placed_at__gt=since).exists()
+
+
+def _amount_args(args: dict) -> None:
+    if set(args) != {"amount"}:
+        raise ValueError('order_total_at_least takes {"amount": "50.00"}')
+    try:
+        Decimal(str(args["amount"]))
+    except InvalidOperation:
+        raise ValueError(f"amount {args['amount']!r} is not an amount") from None
+
+
+@predicate("order_total_at_least", _amount_args)
+def order_total_at_least(enrolment, args) -> bool:
+    order = _order(enrolment)
+    return order is not None and order.total >= Decimal(str(args["amount"]))
+
+
+def _country_args(args: dict) -> None:
+    countries = args.get("countries")
+    if set(args) != {"countries"} or not isinstance(countries, list) or not countries:
+        raise ValueError('shipping_country_in takes {"countries": ["NL", "BE"]}')
+
+
+@predicate("shipping_country_in", _country_args)
+def shipping_country_in(enrolment, args) -> bool:
+    order = _order(enrolment)
+    wanted = {c.upper() for c in args["countries"]}
+    return order is not None and order.shipping_country.upper() in wanted
+
+
+def _category_args(args: dict) -> None:
+    if set(args) != {"category"} or not isinstance(args["category"], str):
+        raise ValueError('bought_category takes {"category": "coffee"}')
+
+
+@predicate("bought_category", _category_args)
+def bought_category(enrolment, args) -> bool:
+    order = _order(enrolment)
+    if order is None:
+        return False
+    wanted = args["category"].strip().lower()
+    return any(
+        line.product and line.product.category.strip().lower() == wanted
+        for line in order.lines.select_related("product")
+    )
