@@ -287,6 +287,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "demo":
+        # The demo's customers are made up: its email stays in the outbox, readable in the
+        # dashboard, unless EMAIL_URL says where to send it.
+        os.environ.setdefault("EMAIL_URL", "outbox://")
     _setup()
     if args.command not in ("migrate", "demo"):
         from aftercart.core.services import ensure_migrated

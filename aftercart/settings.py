@@ -72,15 +72,20 @@ def _database() -> dict:
 
 
 def _email(url: str) -> dict:
-    """EMAIL_URL: smtp://user:pass@host:port (?tls=1 or smtps:// for TLS), console://, locmem://."""
+    """EMAIL_URL: smtp://user:pass@host:port (?tls=1 or smtps:// for TLS), console://, locmem://,
+    outbox:// (nothing leaves: each email stays readable in the dashboard's outbox; the demo's)."""
     parsed = urlparse(url)
     scheme = parsed.scheme.lower()
+    if scheme == "outbox":
+        return {"EMAIL_BACKEND": "aftercart.messaging.backends.KeepInOutbox"}
     if scheme == "console":
         return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
     if scheme == "locmem":
         return {"EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
     if scheme not in {"smtp", "smtps", "submission"}:
-        raise ValueError(f"EMAIL_URL: unsupported scheme {scheme!r} (use smtp, smtps or console)")
+        raise ValueError(
+            f"EMAIL_URL: unsupported scheme {scheme!r} (use smtp, smtps, console or outbox)"
+        )
     query = parse_qs(parsed.query)
     return {
         "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",

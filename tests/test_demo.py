@@ -22,6 +22,8 @@ from aftercart.core.models import Shop
 from aftercart.customers.models import Customer
 from aftercart.demo import run_demo
 from aftercart.demo.generator import plan_orders
+from aftercart.flows.models import Enrolment
+from aftercart.messaging.models import Message
 from aftercart.orders.models import Order, OrderEvent, Product, Refund, Shipment, Variant
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -97,6 +99,14 @@ def test_demo_builds_a_year_of_a_coffee_shop_once(settings, tmp_path, capsys):
     assert set(orders.values_list("shipping_country", flat=True)) == {"NL", "BE", "DE"}
     customers = Customer.objects.filter(shop=shop)
     assert 0.5 <= customers.filter(accepts_marketing=True).count() / customers.count() <= 0.7
+    # The most recent orders went through the default loop: their emails are in the outbox,
+    # rendered; what comes days after delivery waits its turn.
+    emails = Message.objects.filter(shop=shop)
+    assert emails.filter(kind="order_confirmation", status="sent").count() == 30
+    assert emails.filter(kind="shipping_notification", status="sent").exists()
+    assert "{{" not in emails.filter(status="sent").first().html
+    waiting = Enrolment.objects.filter(shop=shop, status="active", waiting=True)
+    assert waiting.filter(flow__key="after-delivery").exists()
 
     first_output = capsys.readouterr().out
     username, password = _credentials(first_output)

@@ -130,7 +130,38 @@ def build_demo_shop(console: Console, orders: int, now: datetime) -> tuple[Shop,
         Shop.objects.filter(pk=shop.pk).update(slug=DEMO_SLUG)
     shop.refresh_from_db()
     console.print(f"Recorded {len(plan)} orders in {time.monotonic() - started:.1f} s.")
+    with console.status("Running the post-purchase loop for the last orders ..."):
+        played = play_recent_loop(shop)
+    console.print(f"Ran the loop for the {played} most recent orders: see Emails in the dashboard.")
     return shop, api_key
+
+
+def play_recent_loop(shop: Shop, orders: int = 30) -> int:
+    """The year of history was recorded quietly (no emails for old orders); the most recent
+    orders go through the default loop as if they had just happened, so the outbox shows
+    confirmations, shipping mails and the check-ins and review requests waiting their turn.
+    """
+    from aftercart.core.events import DomainEvent
+    from aftercart.flows.services import install_default_loop, on_event, run_due
+    from aftercart.messaging.services import send_due
+
+    install_default_loop(shop)  # a no-op when the shop has its loop already
+
+    recent = list(
+        Order.objects.filter(shop=shop, customer__isnull=False)
+        .order_by("-placed_at")
+        .prefetch_related("shipments")[:orders]
+    )
+    for order in reversed(recent):
+        on_event(DomainEvent("order.placed", shop.id, {"order_id": order.pk}))
+        for shipment in order.shipments.all():
+            ids = {"order_id": order.pk, "shipment_id": shipment.pk}
+            on_event(DomainEvent("shipment.created", shop.id, ids))
+            if shipment.delivered_at:
+                on_event(DomainEvent("shipment.delivered", shop.id, ids))
+    run_due()
+    send_due()
+    return len(recent)
 
 
 def _backdate(shop: Shop) -> None:

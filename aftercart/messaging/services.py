@@ -17,7 +17,7 @@ from email.utils import formataddr, make_msgid, parseaddr
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -244,15 +244,17 @@ def _claim_next(done: dict[str, int]) -> Message | None:
 
 def _deliver(message: Message) -> str:
     email = build_email(message)
+    email.connection = get_connection()
     try:
         email.send()
     except (smtplib.SMTPException, OSError) as exc:
         return _failed(message, exc)
     status = getattr(email, "anymail_status", None)
+    kept = getattr(email.connection, "keeps_mail", False)
     Message.objects.filter(pk=message.pk).update(
         status=Message.Status.SENT,
         sent_at=timezone.now(),
-        reason="",
+        reason="kept in the outbox, not delivered (EMAIL_URL=outbox://)" if kept else "",
         provider_id=(getattr(status, "message_id", None) or "")[:200],
     )
     return "sent"
