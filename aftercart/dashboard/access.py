@@ -28,6 +28,10 @@ SECTIONS = {
     "outbox": "outbox",
     "message": "outbox",
     "message-settle": "outbox",
+    "flows": "flows",
+    "flow": "flows",
+    "flow-status": "flows",
+    "flow-export": "flows",
 }
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -48,7 +52,14 @@ def shop_page(view):
     return wrapper
 
 
-def page(request, template: str, context: dict | None = None, *, shop: Shop | None = None):
+def page(
+    request,
+    template: str,
+    context: dict | None = None,
+    *,
+    shop: Shop | None = None,
+    status: int = 200,
+):
     """Render a dashboard page with the header's shop switcher and the shop's accent colour."""
     context = dict(context or {})
     shop = shop or getattr(request, "shop", None)
@@ -63,7 +74,7 @@ def page(request, template: str, context: dict | None = None, *, shop: Shop | No
         accent=accent[0],
         accent_ink=accent[1],
     )
-    return render(request, template, context)
+    return render(request, template, context, status=status)
 
 
 def accent_colours(colour: str) -> tuple[str, str]:

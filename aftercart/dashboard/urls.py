@@ -1,6 +1,6 @@
 from django.urls import path
 
-from aftercart.dashboard.views import customers, intake, orders, outbox, shops
+from aftercart.dashboard.views import customers, flows, intake, orders, outbox, shops
 
 app_name = "dashboard"
 urlpatterns = [
@@ -22,6 +22,10 @@ urlpatterns = [
     ),
     path("shops/<slug:shop_slug>/intake/", intake.intake, name="intake"),
     path("shops/<slug:shop_slug>/intake/retry/", intake.intake_retry, name="intake-retry"),
+    path("shops/<slug:shop_slug>/flows/", flows.flow_list, name="flows"),
+    path("shops/<slug:shop_slug>/flows/<int:pk>/", flows.flow_page, name="flow"),
+    path("shops/<slug:shop_slug>/flows/<int:pk>/status/", flows.flow_status, name="flow-status"),
+    path("shops/<slug:shop_slug>/flows/<int:pk>/export/", flows.flow_export, name="flow-export"),
     path("shops/<slug:shop_slug>/emails/", outbox.outbox, name="outbox"),
     path("shops/<slug:shop_slug>/emails/<int:pk>/", outbox.message_page, name="message"),
     path(

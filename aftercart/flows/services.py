@@ -265,6 +265,7 @@ def _send(enrolment: Enrolment, step: Step, now: datetime) -> None:
             order_id=enrolment.order_id,
             shipment_id=enrolment.shipment_id,
             order_locale=(facts or {}).get("locale", ""),
+            flow_id=enrolment.flow_id,
         )
         what = f"{step.message}: queued (email {message.pk})"
     enrolment.history.append(_entry(now, enrolment.step, what))

@@ -49,6 +49,7 @@ class Message(models.Model):
     order_id = models.BigIntegerField(null=True, blank=True)
     shipment_id = models.BigIntegerField(null=True, blank=True)
     extra = models.JSONField(default=dict, blank=True)  # e.g. a discount code, links
+    flow_id = models.BigIntegerField(null=True, blank=True)  # the flow that sent it, if one did
     kind = models.CharField(max_length=40)
     marketing = models.BooleanField()
     priority = models.SmallIntegerField(default=50)

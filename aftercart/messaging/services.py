@@ -61,6 +61,7 @@ def queue_message(
     order_locale: str = "",
     due_at: datetime | None = None,
     extra: dict | None = None,
+    flow_id: int | None = None,
 ) -> tuple[Message, bool]:
     """Put a message in the outbox; returns (message, created). The same key twice: no-op."""
     spec = kind_of(kind)
@@ -74,6 +75,7 @@ def queue_message(
         order_id=order_id,
         shipment_id=shipment_id,
         extra=extra or {},
+        flow_id=flow_id,
         kind=spec.key,
         marketing=spec.marketing,
         priority=spec.priority,

@@ -108,3 +108,54 @@ def test_orders_on_a_phone(live_server, seeded, browser, tmp_path):
             .map(el => el.textContent.trim())"""
     )
     assert small == []
+
+
+@pytest.fixture
+def loop_and_mail(shop):
+    """A shop with its loop, a sent confirmation and a customer who can unsubscribe."""
+    from aftercart.flows.services import install_default_loop
+    from aftercart.messaging.links import unsubscribe_url
+    from aftercart.messaging.services import queue_message, send_due
+
+    make_user("anna", shops=[shop])
+    install_default_loop(shop)
+    order = place_order(shop, "2001", email="klant@example.com", first_name="Klant")
+    message, _ = queue_message(
+        shop, "order_confirmation", customer=order.customer, dedupe_key="c", order_id=order.pk
+    )
+    send_due()
+    path = unsubscribe_url(shop.id, "klant@example.com").split("127.0.0.1:8000", 1)[1]
+    return shop, message, path
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_flows_emails_and_unsubscribe_on_a_phone(live_server, loop_and_mail, browser, tmp_path):
+    shop, message, unsubscribe_path = loop_and_mail
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Username").fill("anna")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"**/shops/{shop.slug}/orders/")
+
+    page.goto(f"{live_server.url}/shops/{shop.slug}/flows/")
+    page.get_by_role("link", name="After delivery: check-in, review request, cross-sell").click()
+    assert page.get_by_text("send review_request").is_visible()
+    assert no_horizontal_overflow(page)
+    page.screenshot(path=str(tmp_path / "flow.png"), full_page=True)
+
+    page.goto(f"{live_server.url}/shops/{shop.slug}/emails/{message.pk}/")
+    preview = page.frame_locator("iframe.mail-preview")
+    preview.get_by_text("Bedankt, Klant!").wait_for()  # the shop and its customer speak Dutch
+    assert no_horizontal_overflow(page)
+    page.screenshot(path=str(tmp_path / "email.png"), full_page=True)
+
+    # The customer's side: the link opens a page with a button; the click unsubscribes.
+    customer_page = browser.new_page(viewport={"width": 390, "height": 844})
+    customer_page.goto(f"{live_server.url}{unsubscribe_path}")
+    assert customer_page.get_by_role("heading", name="Afmelden voor onze e-mails?").is_visible()
+    assert no_horizontal_overflow(customer_page)
+    customer_page.get_by_role("button", name="Afmelden").click()
+    assert customer_page.get_by_role("heading", name="Je bent afgemeld").is_visible()
+    customer_page.screenshot(path=str(tmp_path / "unsubscribed.png"), full_page=True)

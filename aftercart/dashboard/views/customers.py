@@ -10,10 +10,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from aftercart.customers import queries
-from aftercart.customers.services import erase_customer, export_customer
+from aftercart.customers.services import erase_customer, export_customer, suppression_reason
 from aftercart.dashboard.access import page, shop_page
 from aftercart.dashboard.forms import CustomerFilterForm, EraseForm
 from aftercart.dashboard.views.paging import paginate
+from aftercart.flows.queries import customer_journey
 from aftercart.orders.queries import customer_totals, find_orders
 
 
@@ -42,6 +43,8 @@ def customer_page(request, shop, pk: int):
         "customer": customer,
         "totals": customer_totals(shop, [customer.pk]).get(customer.pk, {}),
         "orders": find_orders(shop, customer_id=customer.pk),
+        "journey": customer_journey(shop, customer.pk),
+        "suppressed": suppression_reason(shop, customer.email),
     }
     return page(request, "dashboard/customers/detail.html", context)
 
