@@ -32,11 +32,16 @@ def sign(secret: str, body: bytes) -> str:
 @pytest.fixture(autouse=True)
 def _forget_cached_webhook_targets():
     # Each test makes its shops anew; a process cache must not carry one test's into the next.
+    from aftercart.flows import services as flows
     from aftercart.integrations import services
 
     services._secrets.clear()
+    flows._cache.clear()
+    flows._definitions.clear()
     yield
     services._secrets.clear()
+    flows._cache.clear()
+    flows._definitions.clear()
 
 
 @pytest.fixture

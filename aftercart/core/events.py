@@ -26,7 +26,9 @@ class DomainEvent:
 
 
 Handler = Callable[[DomainEvent], None]
+BatchHandler = Callable[[list[DomainEvent]], None]
 _handlers: dict[str, list[Handler]] = defaultdict(list)
+_batch_handlers: list[BatchHandler] = []
 
 
 def subscribe(name: str, handler: Handler | None = None):
@@ -40,18 +42,32 @@ def subscribe(name: str, handler: Handler | None = None):
     return register(handler) if handler else register
 
 
+def subscribe_all(handler: BatchHandler) -> BatchHandler:
+    """Register a handler for every event, given several at a time: those published together
+    (a batch of orders applied at once) arrive in one list, so it can handle them in bulk."""
+    if handler not in _batch_handlers:
+        _batch_handlers.append(handler)
+    return handler
+
+
 def unsubscribe(name: str, handler: Handler) -> None:
     if handler in _handlers.get(name, []):
         _handlers[name].remove(handler)
 
 
-def _dispatch(event: DomainEvent) -> None:
-    for handler in [*_handlers.get(event.name, []), *_handlers.get("*", [])]:
+def _dispatch(events: list[DomainEvent]) -> None:
+    for event in events:
+        for handler in [*_handlers.get(event.name, []), *_handlers.get("*", [])]:
+            try:
+                handler(event)
+            except Exception:
+                # One broken subscriber must not stop the others, nor undo the fact.
+                log.exception("handler %r failed for %s", handler, event.name)
+    for batch_handler in _batch_handlers:
         try:
-            handler(event)
+            batch_handler(events)
         except Exception:
-            # One broken subscriber must not stop the others, nor undo the fact.
-            log.exception("handler %r failed for %s", handler, event.name)
+            log.exception("handler %r failed for %d event(s)", batch_handler, len(events))
 
 
 _quiet = threading.local()
@@ -76,4 +92,12 @@ def publish(name: str, shop_id: int, **data: Any) -> None:
     if getattr(_quiet, "depth", 0):
         return
     event = DomainEvent(name=name, shop_id=shop_id, data=data)
-    transaction.on_commit(lambda: _dispatch(event))
+    transaction.on_commit(lambda: _dispatch([event]))
+
+
+def publish_many(events: list[DomainEvent]) -> None:
+    """Publish facts that happened together, once the transaction commits, as one batch."""
+    if getattr(_quiet, "depth", 0) or not events:
+        return
+    events = list(events)
+    transaction.on_commit(lambda: _dispatch(events))

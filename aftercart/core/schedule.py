@@ -4,6 +4,8 @@ Any number of workers may run; a conditional UPDATE on ScheduledJob lets exactly
 of them enqueue each run.
 """
 
+import threading
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -50,3 +52,27 @@ def enqueue_due() -> list[str]:
                 job.task.enqueue()
                 enqueued.append(job.name)
     return enqueued
+
+
+_last_nudge: dict[str, float] = {}
+_nudge_lock = threading.Lock()
+
+
+def soon(task, delay: float = 0.3) -> None:
+    """Have `task` run shortly, once for a burst of reasons (after this transaction commits).
+
+    A thousand orders arriving together need one run of the flows, not a thousand queued
+    tasks: within `delay` seconds of the last request this process makes none, and the run
+    it asked for starts `delay` seconds later, when the burst's rows are committed. The
+    periodic jobs catch anything that slips through.
+    """
+
+    def enqueue() -> None:
+        now = time.monotonic()
+        with _nudge_lock:
+            if now - _last_nudge.get(task.name, -1e9) < delay:
+                return
+            _last_nudge[task.name] = now
+        task.using(run_after=timezone.now() + timedelta(seconds=delay)).enqueue()
+
+    transaction.on_commit(enqueue)

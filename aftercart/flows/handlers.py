@@ -4,9 +4,9 @@ from aftercart.core import events
 from aftercart.flows import services
 
 
-@events.subscribe("*")
-def _flows(event: events.DomainEvent) -> None:
-    services.on_event(event)
+@events.subscribe_all
+def _flows(batch: list[events.DomainEvent]) -> None:
+    services.on_events(batch)
 
 
 @events.subscribe("shop.created")

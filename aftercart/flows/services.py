@@ -8,12 +8,16 @@ arrives, or she unsubscribes (marketing flows).
 
 import hashlib
 import logging
+import threading
+import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from aftercart.core import schedule
 from aftercart.core.events import DomainEvent
 from aftercart.core.models import Shop
 from aftercart.customers.models import Customer
@@ -39,6 +43,7 @@ def save_flow(shop: Shop, key: str, definition: dict) -> Flow:
         version = FlowVersion.objects.create(flow=flow, number=number, definition=definition)
         flow.name, flow.trigger, flow.version = parsed.name, parsed.trigger, version
         flow.save(update_fields=["name", "trigger", "version"])
+    _forget(shop.id)
     return flow
 
 
@@ -58,10 +63,9 @@ def set_status(flow: Flow, status: str) -> None:
         raise ValueError(f"status {status!r}: active or paused")
     flow.status = status
     flow.save(update_fields=["status"])
+    _forget(flow.shop_id)
     if status == Flow.Status.ACTIVE:
-        from aftercart.flows.tasks import run_flows
-
-        transaction.on_commit(lambda: run_flows.enqueue())
+        _run_soon()
 
 
 def is_control(flow_id: int, customer_id: int, share: float) -> bool:
@@ -71,31 +75,95 @@ def is_control(flow_id: int, customer_id: int, share: float) -> bool:
 
 
 def on_event(event: DomainEvent) -> None:
-    """Every domain event: end waits and enrolments it ends, then enrol whom it starts."""
-    who = _subject(event)
-    if who is None:
+    on_events([event])
+
+
+def on_events(events: list[DomainEvent]) -> None:
+    """Domain events (one, or a batch published together): end the waits and enrolments
+    they end, then enrol whom they start, in one transaction with a few statements."""
+    todo = []
+    for event in events:
+        if event.name not in TRIGGERS and event.name != "customer.consent_changed":
+            continue
+        flows = _active_flows(event.shop_id)
+        starting = [f for f in flows if f.flow.trigger == event.name]
+        ending = event.name == "customer.consent_changed" or any(
+            event.name in f.definition.exit_on or event.name in f.waits_for for f in flows
+        )
+        if starting or ending:
+            who = _subject(event)
+            if who is not None and who[0] is not None:
+                todo.append((event, who, starting, ending))
+    if not todo:
         return
-    customer_id, order_id, shipment_id, locale = who
-    if customer_id:
-        _leave_or_resume(event, customer_id)
-    flows = Flow.objects.filter(
-        shop_id=event.shop_id, trigger=event.name, status=Flow.Status.ACTIVE
-    ).select_related("version")
-    for flow in flows:
-        enrol(flow, event.name, customer_id, order_id, shipment_id)
+    with transaction.atomic():
+        running = _running({(e.shop_id, who[0]) for e, who, _, ending in todo if ending})
+        new = []
+        for event, (customer_id, order_id, shipment_id), starting, ending in todo:
+            if ending:
+                _leave_or_resume(event, running.get((event.shop_id, customer_id), []))
+            new += [
+                _enrolment(a.flow, a.definition, event.name, customer_id, order_id, shipment_id)
+                for a in starting
+            ]
+        if new:
+            # A redelivered trigger's rows meet the unique (flow, trigger) and are skipped.
+            Enrolment.objects.bulk_create(new, ignore_conflicts=True)
+            _run_soon()
 
 
-def _subject(event: DomainEvent) -> tuple[int | None, int | None, int | None, str] | None:
-    if event.name not in TRIGGERS and event.name != "customer.consent_changed":
-        return None
+@dataclass(frozen=True)
+class _Active:
+    flow: Flow
+    definition: Definition
+    waits_for: frozenset[str]
+
+
+_cache: dict[int, tuple[float, list[_Active]]] = {}
+_cache_lock = threading.Lock()
+CACHE_SECONDS = 5.0  # a flow paused or edited in another process counts within this
+
+
+def _active_flows(shop_id: int) -> list[_Active]:
+    """The shop's active flows, kept a few seconds: every order event asks for them."""
+    now = time.monotonic()
+    with _cache_lock:
+        hit = _cache.get(shop_id)
+    if hit and hit[0] > now:
+        return hit[1]
+    flows = []
+    for flow in Flow.objects.filter(shop_id=shop_id, status=Flow.Status.ACTIVE).select_related(
+        "version"
+    ):
+        definition = definition_of(flow.version)
+        waits = frozenset(step.until_event for step in definition.steps if step.until_event)
+        flows.append(_Active(flow, definition, waits))
+    with _cache_lock:
+        _cache[shop_id] = (now + CACHE_SECONDS, flows)
+    return flows
+
+
+def _forget(shop_id: int) -> None:
+    with _cache_lock:
+        _cache.pop(shop_id, None)
+
+
+def _run_soon() -> None:
+    from aftercart.flows.tasks import run_flows
+
+    schedule.soon(run_flows)
+
+
+def _subject(event: DomainEvent) -> tuple[int | None, int | None, int | None] | None:
+    """(customer, order, shipment) the event is about. Order events name the customer."""
     data = event.data
     order_id, shipment_id = data.get("order_id"), data.get("shipment_id")
-    if order_id:
+    if order_id and "customer_id" not in data:
         facts = order_facts(event.shop_id, order_id)
         if facts is None:
             return None
-        return facts["customer_id"], order_id, shipment_id, facts["locale"]
-    return data.get("customer_id"), None, None, ""
+        return facts["customer_id"], order_id, shipment_id
+    return data.get("customer_id"), order_id, shipment_id
 
 
 def enrol(
@@ -105,52 +173,100 @@ def enrol(
     order_id: int | None,
     shipment_id: int | None,
 ) -> Enrolment | None:
-    """Start a customer on a flow; the same trigger twice enrols once."""
+    """Start a customer on a flow; the same trigger twice enrols once (returns None then)."""
     if customer_id is None:
         return None  # an order without an address: no one to write to
-    definition = parse(flow.version.definition)
-    key = f"{trigger}:{order_id or ''}:{shipment_id or ''}:{customer_id}"
-    control = definition.marketing and is_control(flow.id, customer_id, definition.holdout)
-    now = timezone.now()
+    enrolment = _enrolment(
+        flow, definition_of(flow.version), trigger, customer_id, order_id, shipment_id
+    )
     try:
         with transaction.atomic():
-            enrolment = Enrolment.objects.create(
-                shop_id=flow.shop_id,
-                flow=flow,
-                version=flow.version,
-                customer_id=customer_id,
-                order_id=order_id,
-                shipment_id=shipment_id,
-                trigger_key=key[:200],
-                control=control,
-                started_at=now,
-                next_run_at=now,
-                history=[_entry(now, 0, "enrolled" + (" (control group)" if control else ""))],
-            )
+            enrolment.save(force_insert=True)
     except IntegrityError:
         return None
-    _schedule(enrolment.pk, now)
+    _run_soon()
     return enrolment
 
 
-def _leave_or_resume(event: DomainEvent, customer_id: int) -> None:
+def _enrolment(
+    flow: Flow,
+    definition: Definition,
+    trigger: str,
+    customer_id: int,
+    order_id: int | None,
+    shipment_id: int | None,
+) -> Enrolment:
+    key = f"{trigger}:{order_id or ''}:{shipment_id or ''}:{customer_id}"
+    control = definition.marketing and is_control(flow.id, customer_id, definition.holdout)
     now = timezone.now()
-    running = Enrolment.objects.filter(
-        shop_id=event.shop_id, customer_id=customer_id, status=Enrolment.Status.ACTIVE
-    ).select_related("version")
+    return Enrolment(
+        shop_id=flow.shop_id,
+        flow=flow,
+        version_id=flow.version_id,
+        customer_id=customer_id,
+        order_id=order_id,
+        shipment_id=shipment_id,
+        trigger_key=key[:200],
+        control=control,
+        started_at=now,
+        next_run_at=now,
+        history=[_entry(now, 0, "enrolled" + (" (control group)" if control else ""))],
+    )
+
+
+_definitions: dict[int, Definition] = {}
+
+
+def definition_of(version: FlowVersion | int) -> Definition:
+    """A version's parsed definition; versions never change, so each is parsed once."""
+    pk = version if isinstance(version, int) else version.pk
+    found = _definitions.get(pk)
+    if found is None:
+        raw = version.definition if isinstance(version, FlowVersion) else None
+        if raw is None:
+            raw = FlowVersion.objects.values_list("definition", flat=True).get(pk=pk)
+        found = _definitions[pk] = parse(raw)
+    return found
+
+
+_RUNNING = (
+    "SELECT customer_id, id, version_id, trigger_key, waiting, waiting_for FROM flows_enrolment"
+    " WHERE status = %s AND shop_id = %s AND customer_id IN"
+)
+
+
+def _running(customers: set[tuple[int, int]]) -> dict[tuple[int, int], list[tuple]]:
+    """The active enrolments of these (shop, customer) pairs. Plain SQL: this runs for
+    every batch of order events, and mostly finds nothing."""
+    found: dict[tuple[int, int], list[tuple]] = {}
+    by_shop: dict[int, list[int]] = {}
+    for shop_id, customer_id in customers:
+        by_shop.setdefault(shop_id, []).append(customer_id)
+    with connection.cursor() as cursor:
+        for shop_id, ids in by_shop.items():
+            for at in range(0, len(ids), 500):
+                chunk = ids[at : at + 500]
+                marks = ", ".join(["%s"] * len(chunk))  # placeholders only; values are parameters
+                sql = f"{_RUNNING} ({marks})"  # noqa: S608
+                cursor.execute(sql, [Enrolment.Status.ACTIVE, shop_id, *chunk])
+                for customer_id, *row in cursor.fetchall():
+                    found.setdefault((shop_id, customer_id), []).append(tuple(row))
+    return found
+
+
+def _leave_or_resume(event: DomainEvent, running: list[tuple]) -> None:
+    now = timezone.now()
     withdrew = event.name == "customer.consent_changed" and not event.data.get("accepts_marketing")
-    for enrolment in running:
-        definition = parse(enrolment.version.definition)
-        own_trigger = enrolment.trigger_key.startswith(
-            f"{event.name}:{event.data.get('order_id') or ''}:"
-        )
+    own = f"{event.name}:{event.data.get('order_id') or ''}:"
+    for pk, version_id, trigger_key, waiting, waiting_for in running:
+        definition = definition_of(version_id)
         if withdrew and definition.marketing:
-            _end(enrolment.pk, Enrolment.Status.EXITED, "unsubscribed from marketing mail")
-        elif event.name in definition.exit_on and not own_trigger:
-            _end(enrolment.pk, Enrolment.Status.EXITED, f"{event.name} ended it")
-        elif enrolment.waiting and enrolment.waiting_for == event.name:
-            Enrolment.objects.filter(pk=enrolment.pk, waiting=True).update(next_run_at=now)
-            _schedule(enrolment.pk, now)
+            _end(pk, Enrolment.Status.EXITED, "unsubscribed from marketing mail")
+        elif event.name in definition.exit_on and not trigger_key.startswith(own):
+            _end(pk, Enrolment.Status.EXITED, f"{event.name} ended it")
+        elif waiting and waiting_for == event.name:
+            Enrolment.objects.filter(pk=pk, waiting=True).update(next_run_at=now)
+            _run_soon()
 
 
 def _end(enrolment_id: int, status: str, reason: str) -> None:
@@ -173,18 +289,6 @@ def _entry(at: datetime, step: int, what: str) -> dict:
     return {"at": at.isoformat(), "step": step, "what": what}
 
 
-def _schedule(enrolment_id: int, when: datetime) -> None:
-    from aftercart.flows.tasks import run_enrolment
-
-    def enqueue():
-        task = run_enrolment
-        if when > timezone.now():
-            task = run_enrolment.using(run_after=when)
-        task.enqueue(enrolment_id)
-
-    transaction.on_commit(enqueue)
-
-
 def advance(enrolment_id: int) -> None:
     """Run the enrolment's steps that are due, up to the next wait (or the end)."""
     now = timezone.now()
@@ -201,7 +305,7 @@ def advance(enrolment_id: int) -> None:
             return  # picked up again when the flow is resumed
         if enrolment.next_run_at and enrolment.next_run_at > now:
             return  # woken early (a task ran twice); the wait is not over
-        _run_steps(enrolment, parse(enrolment.version.definition), now)
+        _run_steps(enrolment, definition_of(enrolment.version), now)
 
 
 def _run_steps(enrolment: Enrolment, definition: Definition, now: datetime) -> None:
@@ -220,8 +324,7 @@ def _run_steps(enrolment: Enrolment, definition: Definition, now: datetime) -> N
                     enrolment.history.append(
                         _entry(now, enrolment.step, f"{step.describe()}: until {until.isoformat()}")
                     )
-                    enrolment.save()
-                    _schedule(enrolment.pk, until)
+                    enrolment.save()  # the periodic run picks it up when `until` comes
                     return
                 clock = until  # it has passed already (the worker was behind)
             enrolment.waiting, enrolment.waiting_for, enrolment.next_run_at = False, "", None

@@ -7,15 +7,11 @@ from aftercart.flows import services
 
 
 @task()
-def run_enrolment(enrolment_id: int) -> None:
-    """Run an enrolment's due steps (safe to run twice: it re-reads and re-checks)."""
-    services.advance(enrolment_id)
-
-
-@task()
 def run_flows() -> int:
-    """Advance every enrolment that is due; a lost task delays a step by a minute at most."""
+    """Advance every enrolment that is due (safe to run twice: each re-reads and re-checks)."""
     return services.run_due()
 
 
-schedule.every(timedelta(minutes=1), run_flows, name="flows.run-due")
+# Waits end within seconds of their time: the workers' maintenance enqueues due periodic
+# jobs every few seconds, and new enrolments ask for a run at once (schedule.soon).
+schedule.every(timedelta(seconds=5), run_flows, name="flows.run-due")

@@ -21,6 +21,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from aftercart.core import schedule
 from aftercart.core.models import Shop
 from aftercart.customers.models import Customer
 from aftercart.customers.services import suppression_reason
@@ -90,10 +91,10 @@ def queue_message(
             message.save(force_insert=True)
     except IntegrityError:  # queued by another process a moment ago
         return Message.objects.get(shop=shop, dedupe_key=dedupe_key), False
-    if due <= timezone.now() + timedelta(seconds=30):
+    if due <= timezone.now() + timedelta(seconds=5):
         from aftercart.messaging.tasks import send_messages
 
-        transaction.on_commit(lambda: send_messages.enqueue())
+        schedule.soon(send_messages)  # later ones: the periodic sender, every few seconds
     return message, True
 
 

@@ -12,5 +12,6 @@ def send_messages() -> dict[str, int]:
     return services.send_due()
 
 
-# Messages due later (waits, quiet hours, the frequency cap, retries) go out within this.
-schedule.every(timedelta(seconds=30), send_messages, name="messaging.send-due")
+# Messages due later (quiet hours, the frequency cap, retries) go out within seconds of
+# their time: the workers' maintenance enqueues due periodic jobs every few seconds.
+schedule.every(timedelta(seconds=5), send_messages, name="messaging.send-due")

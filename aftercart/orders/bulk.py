@@ -8,7 +8,7 @@ take this path: everything else goes through record_order, one by one.
 
 from django.db import transaction
 
-from aftercart.core.events import publish
+from aftercart.core.events import DomainEvent, publish_many
 from aftercart.core.models import Shop
 from aftercart.customers.services import CustomerData, upsert_customers
 from aftercart.orders.models import LineItem, Order, OrderEvent
@@ -66,17 +66,21 @@ def record_new_orders(
             orders.append(order)
         Order.objects.bulk_create(orders)
 
-        lines, events, changes = [], [], []
+        lines, events, changes, facts = [], [], [], []
         for order, r in zip(orders, fresh, strict=True):
             lines.extend(line_items(order, r.lines or []))
-            written = _first_events(order, r, events)
+            written = _first_events(order, r, events, facts)
             changes.append(OrderChange(order, applied=True, events=written))
         LineItem.objects.bulk_create(lines)
         OrderEvent.objects.bulk_create(events)
+        # One batch for the subscribers too: flows enrol a batch's customers in bulk.
+        publish_many(facts)
     return changes, rest
 
 
-def _first_events(order: Order, r: OrderData, events: list[OrderEvent]) -> list[str]:
+def _first_events(
+    order: Order, r: OrderData, events: list[OrderEvent], published: list[DomainEvent]
+) -> list[str]:
     """The timeline a new order starts with, as record_order would write it."""
     facts = [(OrderEvent.Type.PLACED, "placed", order.placed_at, "order.placed", {})]
     if order.financial_status in PAID_STATES:
@@ -105,5 +109,6 @@ def _first_events(order: Order, r: OrderData, events: list[OrderEvent]) -> list[
                 payload=payload,
             )
         )
-        publish(name, order.shop_id, order_id=order.pk)
+        data = {"order_id": order.pk, "customer_id": order.customer_id}
+        published.append(DomainEvent(name, order.shop_id, data))
     return [f[1] for f in facts]

@@ -92,7 +92,13 @@ class _Recorder:
         for event, domain_event, ids in self._pending:
             self.written.append(event.external_id)
             if domain_event:
-                publish(domain_event, self.order.shop_id, order_id=self.order.pk, **ids)
+                publish(
+                    domain_event,
+                    self.order.shop_id,
+                    order_id=self.order.pk,
+                    customer_id=self.order.customer_id,
+                    **ids,
+                )
         self._pending = []
 
 
@@ -503,7 +509,12 @@ def _settle_statuses(order: Order, rec: _Recorder, *, fulfilment_given: bool) ->
             status = Order.Fulfilment.PARTIAL if live else order.fulfilment_status
         if status != order.fulfilment_status:
             if status == Order.Fulfilment.DELIVERED:
-                publish("order.delivered", order.shop_id, order_id=order.pk)
+                publish(
+                    "order.delivered",
+                    order.shop_id,
+                    order_id=order.pk,
+                    customer_id=order.customer_id,
+                )
             order.fulfilment_status = status
             changed.append("fulfilment_status")
     if changed:
