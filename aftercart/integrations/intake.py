@@ -17,6 +17,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from aftercart.core.bulk import update_rows
 from aftercart.core.models import Shop
 from aftercart.integrations.models import Delivery, IntakeDrain
 from aftercart.orders.bulk import record_new_orders
@@ -202,7 +203,12 @@ def apply_batch(size: int) -> dict[str, int]:
                 done["applied"] += 1
             except Exception as exc:
                 _failed(delivery, exc, done)
-        Delivery.objects.bulk_update(batch, ["status", "error", "applied_at"])
+        # Plain rows (core.bulk): the ORM's bulk_update writes a CASE per field and row.
+        update_rows(
+            Delivery,
+            ["status", "error", "applied_at"],
+            [(d.status, d.error, d.applied_at, d.pk) for d in batch],
+        )
     return done
 
 
