@@ -7,6 +7,7 @@ from datetime import datetime
 from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -235,6 +236,17 @@ def tag_customer(customer: Customer, tag: str) -> bool:
         customer.tags = [*customer.tags, tag]
         customer.save(update_fields=["tags", "updated_at"])
     return True
+
+
+def local_zone(shop: Shop, customer: Customer | None) -> ZoneInfo:
+    """The customer's time zone (quiet hours, "at 10:00"), else the shop's, else UTC."""
+    for name in (customer.time_zone if customer else "", shop.timezone):
+        if name:
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return ZoneInfo("UTC")
 
 
 def export_customer(customer: Customer) -> dict[str, Any]:

@@ -12,7 +12,6 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -20,8 +19,7 @@ from django.utils import timezone
 from aftercart.core import schedule
 from aftercart.core.events import DomainEvent
 from aftercart.core.models import Shop
-from aftercart.customers.models import Customer
-from aftercart.customers.services import tag_customer
+from aftercart.customers.services import local_zone, tag_customer
 from aftercart.flows import predicates
 from aftercart.flows.defaults import DEFAULT_LOOP
 from aftercart.flows.definitions import TRIGGERS, Definition, Step, parse
@@ -380,7 +378,7 @@ def _wait_until(step: Step, enrolment: Enrolment, now: datetime) -> datetime:
         return until
     # At that hour of the day the wait ends on ("3 days after delivery, at 10:00"), in the
     # customer's time; when that moment has passed already (a wait of hours): the next day.
-    zone = _zone(enrolment.shop, enrolment.customer)
+    zone = local_zone(enrolment.shop, enrolment.customer)
     local = until.astimezone(zone)
     at = local.replace(hour=step.at_hour, minute=0, second=0, microsecond=0)
     if at <= now:
@@ -388,16 +386,6 @@ def _wait_until(step: Step, enrolment: Enrolment, now: datetime) -> datetime:
             hour=step.at_hour, minute=0, second=0, microsecond=0
         )
     return at
-
-
-def _zone(shop: Shop, customer: Customer | None) -> ZoneInfo:
-    for name in (customer.time_zone if customer else "", shop.timezone):
-        if name:
-            try:
-                return ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError):
-                continue
-    return ZoneInfo("UTC")
 
 
 def run_due(*, limit: int | None = None) -> int:

@@ -14,7 +14,6 @@ import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import formataddr, make_msgid, parseaddr
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -24,7 +23,7 @@ from django.utils import timezone
 from aftercart.core import schedule
 from aftercart.core.models import Shop
 from aftercart.customers.models import Customer
-from aftercart.customers.services import suppression_reason
+from aftercart.customers.services import local_zone, suppression_reason
 from aftercart.messaging import links
 from aftercart.messaging.context import message_context
 from aftercart.messaging.kinds import kind as kind_of
@@ -127,22 +126,12 @@ def decide(message: Message, shop: Shop, now: datetime) -> Decision:
     return Decision(postpone_until=later)
 
 
-def _zone(shop: Shop, customer: Customer) -> ZoneInfo:
-    for name in (customer.time_zone, shop.timezone):
-        try:
-            if name:
-                return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            continue
-    return ZoneInfo("UTC")
-
-
 def _after_quiet_hours(shop: Shop, customer: Customer, now: datetime) -> datetime | None:
     """The end of the quiet hours if `now` falls in them (customer's local time), else None."""
     start, end = shop.quiet_hours_start, shop.quiet_hours_end
     if start == end:
         return None
-    local = now.astimezone(_zone(shop, customer))
+    local = now.astimezone(local_zone(shop, customer))
     quiet = (start <= local.hour or local.hour < end) if start > end else start <= local.hour < end
     if not quiet:
         return None
