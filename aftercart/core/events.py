@@ -92,7 +92,8 @@ def publish(name: str, shop_id: int, **data: Any) -> None:
     if getattr(_quiet, "depth", 0):
         return
     event = DomainEvent(name=name, shop_id=shop_id, data=data)
-    transaction.on_commit(lambda: _dispatch([event]))
+    # robust: a failing dispatch must not stop the other callbacks of this commit.
+    transaction.on_commit(lambda: _dispatch([event]), robust=True)
 
 
 def publish_many(events: list[DomainEvent]) -> None:
@@ -100,4 +101,4 @@ def publish_many(events: list[DomainEvent]) -> None:
     if getattr(_quiet, "depth", 0) or not events:
         return
     events = list(events)
-    transaction.on_commit(lambda: _dispatch(events))
+    transaction.on_commit(lambda: _dispatch(events), robust=True)

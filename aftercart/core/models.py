@@ -1,6 +1,7 @@
 """The shop every row belongs to, the people who work on it, and its API keys."""
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -22,10 +23,16 @@ class Shop(models.Model):
     # Marketing mail, whichever capability sends it: at most `marketing_cap` messages per
     # customer in `marketing_cap_days` days, and none between the quiet hours (the
     # customer's local time; equal hours: no quiet hours).
-    marketing_cap = models.PositiveSmallIntegerField(default=2)
-    marketing_cap_days = models.PositiveSmallIntegerField(default=7)
-    quiet_hours_start = models.PositiveSmallIntegerField(default=21)
-    quiet_hours_end = models.PositiveSmallIntegerField(default=8)
+    marketing_cap = models.PositiveSmallIntegerField(default=2, validators=[MinValueValidator(1)])
+    marketing_cap_days = models.PositiveSmallIntegerField(
+        default=7, validators=[MinValueValidator(1), MaxValueValidator(365)]
+    )
+    quiet_hours_start = models.PositiveSmallIntegerField(
+        default=21, validators=[MaxValueValidator(23)]
+    )
+    quiet_hours_end = models.PositiveSmallIntegerField(
+        default=8, validators=[MaxValueValidator(23)]
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="ShopMembership", related_name="shops", blank=True

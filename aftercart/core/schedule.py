@@ -75,4 +75,4 @@ def soon(task, delay: float = 0.3) -> None:
             _last_nudge[task.name] = now
         task.using(run_after=timezone.now() + timedelta(seconds=delay)).enqueue()
 
-    transaction.on_commit(enqueue)
+    transaction.on_commit(enqueue, robust=True)  # the periodic run covers a failure

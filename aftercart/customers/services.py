@@ -244,7 +244,7 @@ def local_zone(shop: Shop, customer: Customer | None) -> ZoneInfo:
         if name:
             try:
                 return ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError):
+            except (ZoneInfoNotFoundError, ValueError, OSError):  # "America" is a folder
                 continue
     return ZoneInfo("UTC")
 

@@ -159,6 +159,8 @@ def play_recent_loop(shop: Shop, orders: int = 30) -> int:
             on_event(DomainEvent("shipment.created", shop.id, ids))
             if shipment.delivered_at:
                 on_event(DomainEvent("shipment.delivered", shop.id, ids))
+        if order.fulfilment_status == Order.Fulfilment.DELIVERED:
+            on_event(DomainEvent("order.delivered", shop.id, {"order_id": order.pk}))
     run_due()
     send_due()
     return len(recent)

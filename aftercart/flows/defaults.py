@@ -18,7 +18,8 @@ DEFAULT_LOOP: dict[str, dict] = {
     },
     "after-delivery": {
         "name": "After delivery: check-in, review request, cross-sell",
-        "trigger": "shipment.delivered",
+        # The whole order, not each parcel: an order in two parcels gets one check-in.
+        "trigger": "order.delivered",
         "marketing": True,
         "holdout": 0.1,
         "steps": [

@@ -24,7 +24,11 @@ from aftercart.flows import predicates
 from aftercart.flows.defaults import DEFAULT_LOOP
 from aftercart.flows.definitions import TRIGGERS, Definition, Step, parse
 from aftercart.flows.models import Enrolment, Flow, FlowVersion
-from aftercart.messaging.services import queue_message
+from aftercart.messaging.services import (
+    queue_message,
+    withdraw_for_customer,
+    withdraw_queued,
+)
 from aftercart.orders.queries import order_facts
 
 log = logging.getLogger(__name__)
@@ -99,14 +103,40 @@ def on_events(events: list[DomainEvent]) -> None:
         new = []
         for event, (customer_id, order_id, shipment_id), starting, ending in todo:
             if ending:
-                _leave_or_resume(event, running.get((event.shop_id, customer_id), []))
+                try:
+                    with transaction.atomic():
+                        _leave_or_resume(event, running.get((event.shop_id, customer_id), []))
+                        # An email a finished flow queued (held by the cap or quiet hours)
+                        # is not sent after its exit event either: no win-back after a
+                        # new order.
+                        ended_by = [
+                            a.flow.id
+                            for a in _active_flows(event.shop_id)
+                            if event.name in a.definition.exit_on
+                        ]
+                        withdraw_for_customer(
+                            event.shop_id, customer_id, ended_by, f"the flow ended: {event.name}"
+                        )
+                except Exception:
+                    log.exception("flows could not act on %s", event.name)
             new += [
                 _enrolment(a.flow, a.definition, event.name, customer_id, order_id, shipment_id)
                 for a in starting
             ]
         if new:
             # A redelivered trigger's rows meet the unique (flow, trigger) and are skipped.
-            Enrolment.objects.bulk_create(new, ignore_conflicts=True)
+            try:
+                with transaction.atomic():
+                    Enrolment.objects.bulk_create(new, ignore_conflicts=True)
+            except Exception:
+                # One row the database refuses must not cost the batch's other enrolments.
+                log.exception("enrolling %d customers at once failed; one by one", len(new))
+                for enrolment in new:
+                    try:
+                        with transaction.atomic():
+                            enrolment.save(force_insert=True)
+                    except Exception:
+                        log.exception("enrolment %s not made", enrolment.trigger_key)
             _run_soon()
 
 
@@ -281,6 +311,10 @@ def _finish(enrolment: Enrolment, now: datetime, status: str, reason: str = "") 
     enrolment.waiting, enrolment.next_run_at = False, None
     enrolment.history.append(_entry(now, enrolment.step, reason or "completed"))
     enrolment.save()
+    if status == Enrolment.Status.EXITED:
+        # An email of this flow still waiting (for the frequency cap, quiet hours) is not
+        # sent after the customer left the flow: a win-back after she ordered again.
+        withdraw_queued(enrolment.shop_id, f"flow:{enrolment.pk}:", f"the flow ended: {reason}")
 
 
 def _entry(at: datetime, step: int, what: str) -> dict:

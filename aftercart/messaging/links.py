@@ -4,8 +4,6 @@ The token names the shop and the address and is signed with the secret key; it d
 expire, because an unsubscribe link in a year-old email must still work.
 """
 
-from urllib.parse import quote
-
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
@@ -36,8 +34,3 @@ def preferences_url(shop_id: int, email: str) -> str:
     return settings.BASE_URL + reverse(
         "portal:preferences", args=[unsubscribe_token(shop_id, email)]
     )
-
-
-def unsubscribe_mailto(address: str, shop_id: int, email: str) -> str:
-    token = unsubscribe_token(shop_id, email)
-    return f"mailto:{address}?subject={quote('unsubscribe ' + token)}"

@@ -197,9 +197,21 @@ def _claim_next(done: dict[str, int]) -> Message | None:
         if message is None:
             return None
         if message.customer_id:
-            # One decision at a time per customer, so two workers cannot both fill the cap.
-            Customer.objects.select_for_update().filter(pk=message.customer_id).first()
-        decision = decide(message, message.shop, now)
+            # One decision at a time per customer, so two workers cannot both fill the cap;
+            # and the customer as she is now (consent may have changed since the read).
+            message.customer = (
+                Customer.objects.select_for_update().filter(pk=message.customer_id).first()
+            )
+        try:
+            decision = decide(message, message.shop, now)
+        except Exception as exc:
+            # Like a broken template: this message fails with the reason, the rest go on.
+            log.exception("message %s could not be decided on", message.pk)
+            message.status = Message.Status.FAILED
+            message.reason = f"could not be decided on: {exc}"[:300]
+            done["failed"] += 1
+            message.save()
+            return message
         if decision.suppress:
             message.status, message.reason = Message.Status.SUPPRESSED, decision.suppress
             done["suppressed"] += 1
@@ -235,14 +247,29 @@ def _claim_next(done: dict[str, int]) -> Message | None:
 
 
 def _deliver(message: Message) -> str:
-    email = build_email(message)
-    email.connection = get_connection()
     try:
-        email.send()
+        email = build_email(message)
+        connection = get_connection()
+        connection.open()
     except (smtplib.SMTPException, OSError) as exc:
-        return _failed(message, exc)
+        return _failed(message, exc)  # nothing went out: try again later
+    except Exception as exc:  # e.g. a header the mail library refuses: retrying won't help
+        return _failed(message, exc, retry=False)
+    try:
+        try:
+            connection.send_messages([email])
+        except (smtplib.SMTPException, OSError) as exc:
+            return _failed(message, exc)  # refused before the server took it
+        except Exception as exc:
+            return _failed(message, exc, retry=False)
+    finally:
+        try:
+            # The server took the mail; a failure saying goodbye must not send it again.
+            connection.close()
+        except Exception:
+            log.warning("closing the mail connection failed after message %s", message.pk)
     status = getattr(email, "anymail_status", None)
-    kept = getattr(email.connection, "keeps_mail", False)
+    kept = getattr(connection, "keeps_mail", False)
     Message.objects.filter(pk=message.pk).update(
         status=Message.Status.SENT,
         sent_at=timezone.now(),
@@ -252,11 +279,12 @@ def _deliver(message: Message) -> str:
     return "sent"
 
 
-def _failed(message: Message, exc: Exception) -> str:
-    """The mail server refused or could not be reached: nothing went out, so try again."""
+def _failed(message: Message, exc: Exception, *, retry: bool = True) -> str:
+    """Nothing went out: try again later (the server refused or could not be reached), or
+    give up at once when trying again cannot help."""
     log.warning("message %s not sent: %s", message.pk, exc)
     error = f"{type(exc).__name__}: {exc}"[:300]
-    if message.attempts > len(RETRY_AFTER):
+    if not retry or message.attempts > len(RETRY_AFTER):
         Message.objects.filter(pk=message.pk).update(
             status=Message.Status.FAILED, reason=error, sent_at=None
         )
@@ -275,11 +303,8 @@ def build_email(message: Message) -> EmailMultiAlternatives:
     headers = {"Message-ID": message.message_id, "X-Aftercart-Message": message.dedupe_key}
     if message.marketing:
         # RFC 8058: mail apps offer "unsubscribe" and POST to the https link, no login.
-        address = shop.reply_to or parseaddr(_sender(shop))[1]
-        headers["List-Unsubscribe"] = (
-            f"<{links.unsubscribe_url(shop.id, message.to_email)}>, "
-            f"<{links.unsubscribe_mailto(address, shop.id, message.to_email)}>"
-        )
+        # No mailto: until Aftercart reads incoming mail, nothing would act on it.
+        headers["List-Unsubscribe"] = f"<{links.unsubscribe_url(shop.id, message.to_email)}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     email = EmailMultiAlternatives(
         subject=message.subject,
@@ -309,17 +334,38 @@ def stuck_messages(shop: Shop):
     ).order_by("sending_at")
 
 
-def settle_stuck(message: Message, *, send_again: bool) -> None:
-    """The merchant's decision on a message stuck in `sending`: send it again, or call it sent."""
-    if message.status != Message.Status.SENDING:
-        raise ValueError("only a message stuck in sending needs a decision")
+def settle_stuck(message: Message, *, send_again: bool) -> bool:
+    """The merchant's decision on a message stuck in `sending`: send it again, or call it
+    sent. Returns False when it was no longer stuck (decided already, in another tab)."""
+    still_stuck = Message.objects.filter(pk=message.pk, status=Message.Status.SENDING)
     if send_again:
-        message.status, message.due_at, message.sent_at = (
-            Message.Status.QUEUED,
-            timezone.now(),
-            None,
+        changed = still_stuck.update(
+            status=Message.Status.QUEUED,
+            due_at=timezone.now(),
+            sent_at=None,
+            reason="sent again by the shop after an interrupted send",
         )
-        message.reason = "sent again by the shop after an interrupted send"
     else:
-        message.status, message.reason = Message.Status.SENT, "marked as sent by the shop"
-    message.save(update_fields=["status", "due_at", "sent_at", "reason"])
+        changed = still_stuck.update(
+            status=Message.Status.SENT, reason="marked as sent by the shop"
+        )
+    return bool(changed)
+
+
+def withdraw_queued(shop_id: int, dedupe_prefix: str, reason: str) -> int:
+    """Messages not sent yet that no longer make sense (their flow ended): not sent."""
+    return Message.objects.filter(
+        shop_id=shop_id, dedupe_key__startswith=dedupe_prefix, status=Message.Status.QUEUED
+    ).update(status=Message.Status.SUPPRESSED, reason=reason[:300])
+
+
+def withdraw_for_customer(shop_id: int, customer_id: int, flow_ids: list[int], reason: str) -> int:
+    """The customer's emails from these flows that have not gone out yet: not sent."""
+    if not flow_ids:
+        return 0
+    return Message.objects.filter(
+        shop_id=shop_id,
+        customer_id=customer_id,
+        flow_id__in=flow_ids,
+        status=Message.Status.QUEUED,
+    ).update(status=Message.Status.SUPPRESSED, reason=reason[:300])

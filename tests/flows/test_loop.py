@@ -208,3 +208,37 @@ def test_the_control_group_is_followed_but_never_sent_to(shop, inbox):
     assert any("not sent (control group)" in e["what"] for e in enrolment.history)
     to_control = [m for m in inbox.messages if m["To"] == order.email]
     assert all("review" not in m["Subject"].lower() for m in to_control)
+
+
+def test_an_email_still_waiting_is_not_sent_once_the_customer_left_the_flow(shop, inbox):
+    without_holdout(shop, "win-back")
+    with time_machine.travel(MONDAY, tick=False):
+        place(shop, "1001")
+        work()
+    day_90 = datetime(2026, 11, 23, 10, 0, tzinfo=AMS) + timedelta(days=90)
+    with time_machine.travel(day_90, tick=False):
+        run_due()  # the win-back is queued; the sender has not run yet
+        from aftercart.messaging.models import Message
+
+        waiting = Message.objects.get(kind="win_back")
+        assert waiting.status == Message.Status.QUEUED
+        place(shop, "1002")  # she orders again before it goes out
+        work()
+    waiting.refresh_from_db()
+    assert waiting.status == Message.Status.SUPPRESSED
+    assert "the flow ended" in waiting.reason
+    assert not any("miss" in s.lower() for s in subjects(inbox))
+
+
+def test_an_order_in_two_parcels_gets_one_check_in(shop, inbox):
+    without_holdout(shop)
+    with time_machine.travel(MONDAY, tick=False):
+        place(shop, "1001")
+        for n in (1, 2):
+            record_shipment(
+                shop, "1001", ShipmentData(external_id=f"p{n}", status="in_transit"), "shopify"
+            )
+        record_delivery(shop, "1001", delivered_at=MONDAY, source="shopify")
+        work()
+    assert Enrolment.objects.filter(flow__key="after-delivery").count() == 1
+    assert Enrolment.objects.filter(flow__key="delivered").count() == 2  # one per parcel
