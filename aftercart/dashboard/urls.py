@@ -1,6 +1,6 @@
 from django.urls import path
 
-from aftercart.dashboard.views import customers, flows, intake, orders, outbox, shops
+from aftercart.dashboard.views import customers, flows, intake, orders, outbox, shops, templates
 
 app_name = "dashboard"
 urlpatterns = [
@@ -27,6 +27,17 @@ urlpatterns = [
     path("shops/<slug:shop_slug>/flows/<int:pk>/status/", flows.flow_status, name="flow-status"),
     path("shops/<slug:shop_slug>/flows/<int:pk>/export/", flows.flow_export, name="flow-export"),
     path("shops/<slug:shop_slug>/emails/", outbox.outbox, name="outbox"),
+    path("shops/<slug:shop_slug>/emails/templates/", templates.template_list, name="templates"),
+    path(
+        "shops/<slug:shop_slug>/emails/templates/<str:kind>/<str:locale>/",
+        templates.template_page,
+        name="template",
+    ),
+    path(
+        "shops/<slug:shop_slug>/emails/templates/<str:kind>/<str:locale>/test/",
+        templates.template_test,
+        name="template-test",
+    ),
     path("shops/<slug:shop_slug>/emails/<int:pk>/", outbox.message_page, name="message"),
     path(
         "shops/<slug:shop_slug>/emails/<int:pk>/settle/",

@@ -28,7 +28,7 @@ from aftercart.messaging import links
 from aftercart.messaging.context import message_context
 from aftercart.messaging.kinds import kind as kind_of
 from aftercart.messaging.models import Message, MessageTemplate
-from aftercart.messaging.rendering import Source, read_default, render
+from aftercart.messaging.rendering import Rendered, Source, read_default, render
 
 log = logging.getLogger(__name__)
 LANGUAGES = ("en", "nl")
@@ -369,3 +369,55 @@ def withdraw_for_customer(shop_id: int, customer_id: int, flow_ids: list[int], r
         flow_id__in=flow_ids,
         status=Message.Status.QUEUED,
     ).update(status=Message.Status.SUPPRESSED, reason=reason[:300])
+
+
+def preview(shop: Shop, kind: str, locale: str) -> Rendered | None:
+    """The email as a customer would get it now, filled in with the shop's latest order.
+
+    None when the shop has no order with a customer yet: there is nothing to fill it with.
+    """
+    spec = kind_of(kind)
+    message = _sample_message(shop, spec.key, locale)
+    if message is None:
+        return None
+    return render(source(shop, spec.key, locale), message_context(message, shop))
+
+
+def send_test(shop: Shop, kind: str, locale: str, to_email: str) -> None:
+    """Send the preview to the merchant (not recorded in the outbox, never to a customer)."""
+    rendered = preview(shop, kind, locale)
+    if rendered is None:
+        raise ValueError("the shop has no order yet to fill the email with")
+    message = Message(
+        shop=shop,
+        kind=kind,
+        marketing=False,
+        dedupe_key="test",
+        to_email=to_email,
+        subject=f"[Test] {rendered.subject}",
+        html=rendered.html,
+        text=rendered.text,
+        message_id=make_msgid(domain=_sender_domain(shop)),
+    )
+    email = build_email(message)
+    email.send()
+
+
+def _sample_message(shop: Shop, kind: str, locale: str) -> Message | None:
+    from aftercart.orders.queries import find_orders
+
+    order = find_orders(shop).filter(customer__isnull=False).prefetch_related("shipments").first()
+    if order is None:
+        return None
+    shipment = next(iter(order.shipments.all()), None)
+    spec = kind_of(kind)
+    return Message(
+        shop=shop,
+        customer=order.customer,
+        order_id=order.pk,
+        shipment_id=shipment.pk if shipment else None,
+        kind=kind,
+        marketing=spec.marketing,
+        to_email=order.customer.email,
+        locale=locale,
+    )
