@@ -26,7 +26,7 @@ from aftercart.flows.definitions import TRIGGERS, Definition, Step, parse
 from aftercart.flows.models import Enrolment, Flow, FlowVersion
 from aftercart.messaging.services import (
     queue_message,
-    withdraw_for_customer,
+    withdraw_for_customers,
     withdraw_queued,
 )
 from aftercart.orders.queries import order_facts
@@ -101,28 +101,26 @@ def on_events(events: list[DomainEvent]) -> None:
     with transaction.atomic():
         running = _running({(e.shop_id, who[0]) for e, who, _, ending in todo if ending})
         new = []
+        ended: dict[tuple[int, str], set[int]] = {}
         for event, (customer_id, order_id, shipment_id), starting, ending in todo:
-            if ending:
+            mine = running.get((event.shop_id, customer_id)) if ending else None
+            if mine:
                 try:
                     with transaction.atomic():
-                        _leave_or_resume(event, running.get((event.shop_id, customer_id), []))
-                        # An email a finished flow queued (held by the cap or quiet hours)
-                        # is not sent after its exit event either: no win-back after a
-                        # new order.
-                        ended_by = [
-                            a.flow.id
-                            for a in _active_flows(event.shop_id)
-                            if event.name in a.definition.exit_on
-                        ]
-                        withdraw_for_customer(
-                            event.shop_id, customer_id, ended_by, f"the flow ended: {event.name}"
-                        )
+                        _leave_or_resume(event, mine)
                 except Exception:
                     log.exception("flows could not act on %s", event.name)
+            if ending:
+                ended.setdefault((event.shop_id, event.name), set()).add(customer_id)
             new += [
                 _enrolment(a.flow, a.definition, event.name, customer_id, order_id, shipment_id)
                 for a in starting
             ]
+        # An email a finished flow queued (held by the cap or quiet hours) is not sent after
+        # its exit event either: no win-back after a new order. One statement per event kind.
+        for (shop_id, name), customers in ended.items():
+            flow_ids = [a.flow.id for a in _active_flows(shop_id) if name in a.definition.exit_on]
+            withdraw_for_customers(shop_id, customers, flow_ids, f"the flow ended: {name}")
         if new:
             # A redelivered trigger's rows meet the unique (flow, trigger) and are skipped.
             try:

@@ -359,13 +359,15 @@ def withdraw_queued(shop_id: int, dedupe_prefix: str, reason: str) -> int:
     ).update(status=Message.Status.SUPPRESSED, reason=reason[:300])
 
 
-def withdraw_for_customer(shop_id: int, customer_id: int, flow_ids: list[int], reason: str) -> int:
-    """The customer's emails from these flows that have not gone out yet: not sent."""
-    if not flow_ids:
+def withdraw_for_customers(
+    shop_id: int, customer_ids: set[int], flow_ids: list[int], reason: str
+) -> int:
+    """These customers' emails from these flows that have not gone out yet: not sent."""
+    if not flow_ids or not customer_ids:
         return 0
     return Message.objects.filter(
         shop_id=shop_id,
-        customer_id=customer_id,
+        customer_id__in=customer_ids,
         flow_id__in=flow_ids,
         status=Message.Status.QUEUED,
     ).update(status=Message.Status.SUPPRESSED, reason=reason[:300])
