@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from aftercart.core import schedule
@@ -190,28 +190,6 @@ def _subject(event: DomainEvent) -> tuple[int | None, int | None, int | None] | 
             return None
         return facts["customer_id"], order_id, shipment_id
     return data.get("customer_id"), order_id, shipment_id
-
-
-def enrol(
-    flow: Flow,
-    trigger: str,
-    customer_id: int | None,
-    order_id: int | None,
-    shipment_id: int | None,
-) -> Enrolment | None:
-    """Start a customer on a flow; the same trigger twice enrols once (returns None then)."""
-    if customer_id is None:
-        return None  # an order without an address: no one to write to
-    enrolment = _enrolment(
-        flow, definition_of(flow.version), trigger, customer_id, order_id, shipment_id
-    )
-    try:
-        with transaction.atomic():
-            enrolment.save(force_insert=True)
-    except IntegrityError:
-        return None
-    _run_soon()
-    return enrolment
 
 
 def _enrolment(

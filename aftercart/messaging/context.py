@@ -3,12 +3,12 @@
 from aftercart.core.models import Shop
 from aftercart.messaging import links
 from aftercart.messaging.models import Message
-from aftercart.orders.queries import order_detail
+from aftercart.orders.queries import order_with_items
 
 
 def message_context(message: Message, shop: Shop) -> dict:
     customer = message.customer
-    order = order_detail(shop, pk=message.order_id) if message.order_id else None
+    order = order_with_items(shop, message.order_id) if message.order_id else None
     shipment = None
     if order is not None and message.shipment_id:
         shipment = next((s for s in order.shipments.all() if s.pk == message.shipment_id), None)

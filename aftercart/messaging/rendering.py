@@ -48,7 +48,9 @@ class Rendered:
     text: str
 
 
+@lru_cache(maxsize=64)
 def read_default(kind: str, locale: str) -> Source | None:
+    """A default template, read from the package once per process."""
     path = DEFAULTS / f"{kind}.{locale}.mjml"
     if not path.is_file():
         return None

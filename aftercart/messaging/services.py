@@ -31,7 +31,7 @@ from aftercart.messaging.models import Message, MessageTemplate
 from aftercart.messaging.rendering import Rendered, Source, read_default, render
 
 log = logging.getLogger(__name__)
-LANGUAGES = ("en", "nl")
+LANGUAGES = tuple(code for code, _name in settings.LANGUAGES)  # what templates exist in
 RETRY_AFTER = [
     timedelta(minutes=1),
     timedelta(minutes=5),
@@ -162,10 +162,15 @@ def _next_free_slot(shop: Shop, customer: Customer, now: datetime) -> datetime |
 
 def source(shop: Shop, kind: str, locale: str) -> Source:
     """The shop's own template for the kind and language, else Aftercart's default."""
-    for language in dict.fromkeys((locale, shop.locale, "en")):
-        own = MessageTemplate.objects.filter(shop=shop, kind=kind, locale=language).first()
-        if own:
-            return Source(own.subject, own.preheader, own.body, language, str(own.version))
+    languages = list(dict.fromkeys((locale, shop.locale, "en")))
+    own = {
+        t.locale: t
+        for t in MessageTemplate.objects.filter(shop=shop, kind=kind, locale__in=languages)
+    }
+    for language in languages:
+        if language in own:
+            t = own[language]
+            return Source(t.subject, t.preheader, t.body, language, str(t.version))
         default = read_default(kind, language)
         if default:
             return default

@@ -46,6 +46,17 @@ def find_orders(
     return qs.order_by("-placed_at", "-id")
 
 
+def order_with_items(shop: Shop, pk: int) -> Order | None:
+    """An order with its customer, lines (and their products) and shipments: what an email
+    or a flow condition reads. Lighter than order_detail, which adds the whole timeline."""
+    return (
+        Order.objects.filter(shop=shop, pk=pk)
+        .select_related("customer")
+        .prefetch_related("lines__product", "shipments")
+        .first()
+    )
+
+
 def order_detail(
     shop: Shop, *, pk: int | None = None, external_id: str | None = None
 ) -> Order | None:

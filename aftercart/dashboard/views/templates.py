@@ -3,6 +3,7 @@
 from django.contrib import messages as flash
 from django.http import Http404
 from django.shortcuts import redirect
+from django.utils.translation import get_language_info
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -11,7 +12,8 @@ from aftercart.messaging.kinds import KINDS
 from aftercart.messaging.models import MessageTemplate
 from aftercart.messaging.services import LANGUAGES, preview, send_test
 
-LANGUAGE_NAMES = {"en": "English", "nl": "Nederlands"}
+# Each language in its own words, as a language switch shows them.
+LANGUAGE_NAMES = {code: get_language_info(code)["name_local"] for code in LANGUAGES}
 
 
 @shop_page
