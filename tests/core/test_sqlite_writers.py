@@ -98,10 +98,10 @@ import time, django
 django.setup()
 from django.db import transaction
 from aftercart.core.models import Shop
-started = time.monotonic()
+print("ready", flush=True)
 with transaction.atomic():
     Shop.objects.create(slug="from-the-other-process", name="x")
-print(round(time.monotonic() - started, 3))
+print(time.time(), flush=True)
 """
 
 
@@ -121,11 +121,15 @@ def test_a_writer_in_another_process_waits_for_the_transaction_and_then_lands():
         child = subprocess.Popen(
             [sys.executable, "-c", CHILD], env=env, stdout=subprocess.PIPE, text=True
         )
-        time.sleep(1.0)  # hold the write transaction while the child tries to write
+        # Order, not durations (a busy machine may take seconds to start the child): once
+        # it is about to write, hold the transaction a while longer, then note the time.
+        assert child.stdout.readline().strip() == "ready"
+        time.sleep(0.5)
         assert child.poll() is None  # still waiting: it did not write beside us
-    out, _ = child.communicate(timeout=30)
+        before_commit = time.time()
+    out, _ = child.communicate(timeout=60)
     assert child.returncode == 0
-    assert float(out.strip()) > 0.3  # it queued behind our transaction
+    assert float(out.strip()) > before_commit  # its write landed after ours ended
     assert set(Shop.objects.values_list("slug", flat=True)) >= {
         "this-process",
         "from-the-other-process",
