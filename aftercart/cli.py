@@ -177,6 +177,31 @@ def cmd_customer(args) -> int:
     return 0
 
 
+def _only_shop(slug: str | None):
+    """The shop named, else the only one; with several, the user must say which."""
+    from aftercart.core.models import Shop
+
+    if slug:
+        return _shop(slug)
+    shops = list(Shop.objects.order_by("slug")[:6])
+    if len(shops) == 1:
+        return shops[0]
+    if not shops:
+        raise CliError("no shops yet: aftercart shop create SLUG --name NAME")
+    names = ", ".join(s.slug for s in shops[:5]) + (", ..." if len(shops) > 5 else "")
+    raise CliError(f"there are several shops ({names}): say which with --shop SLUG")
+
+
+def cmd_flows(args) -> int:
+    from aftercart.flows.command import FlowsCommandError, run_flows
+
+    shop = _only_shop(args.shop)
+    try:
+        return run_flows(shop, args)
+    except FlowsCommandError as exc:
+        raise CliError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="aftercart",
@@ -282,6 +307,33 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "erase":
             c.add_argument("--yes", action="store_true", help="Confirm: this cannot be undone")
     s.set_defaults(func=cmd_customer)
+
+    s = sub.add_parser("flows", help="List, export, import and backtest flows")
+    fl = s.add_subparsers(dest="flows_cmd", required=True, metavar="ACTION")
+    shop_help = "The shop's slug (needed when there are several)"
+    c = fl.add_parser("list", help="The shop's flows, their version and status")
+    c.add_argument("--shop", help=shop_help)
+    c = fl.add_parser("export", help="Print a flow's live definition as JSON or YAML")
+    c.add_argument("key")
+    c.add_argument("--format", choices=["json", "yaml"], default="json")
+    c.add_argument("--shop", help=shop_help)
+    c = fl.add_parser(
+        "import", help="Import a flow from a JSON or YAML file (a new version if the key exists)"
+    )
+    c.add_argument("file")
+    c.add_argument("--key", help="The flow's key (default: the file's, else from its name)")
+    c.add_argument("--shop", help=shop_help)
+    c = fl.add_parser(
+        "backtest", help="Replay the shop's orders since a date through a flow, sending nothing"
+    )
+    c.add_argument("key")
+    c.add_argument(
+        "--since", required=True, help="YYYY-MM-DD (midnight in the shop's time zone) or ISO 8601"
+    )
+    c.add_argument("--definition", help="Replay this JSON or YAML file instead of the live version")
+    c.add_argument("--json", action="store_true", help="Print the report as JSON")
+    c.add_argument("--shop", help=shop_help)
+    s.set_defaults(func=cmd_flows)
     return p
 
 

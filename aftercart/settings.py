@@ -82,9 +82,22 @@ def _email(url: str) -> dict:
         return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
     if scheme == "locmem":
         return {"EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
+    if scheme == "anymail":
+        # anymail://postmark?server_token=… : any provider django-anymail supports; each
+        # query parameter is that provider's setting (POSTMARK_SERVER_TOKEN).
+        esp = (parsed.hostname or "").lower()
+        if not esp.replace("_", "").isalnum():
+            raise ValueError("EMAIL_URL: anymail://<provider>?<setting>=<value>, e.g. postmark")
+        return {
+            "EMAIL_BACKEND": f"anymail.backends.{esp}.EmailBackend",
+            "ANYMAIL": {
+                f"{esp.upper()}_{name.upper()}": values[-1]
+                for name, values in parse_qs(parsed.query).items()
+            },
+        }
     if scheme not in {"smtp", "smtps", "submission"}:
         raise ValueError(
-            f"EMAIL_URL: unsupported scheme {scheme!r} (use smtp, smtps, console or outbox)"
+            f"EMAIL_URL: unsupported scheme {scheme!r} (use smtp, smtps, anymail, console or outbox)"
         )
     query = parse_qs(parsed.query)
     return {
@@ -107,6 +120,8 @@ ALLOWED_HOSTS = [
 CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
 ]
+# Outgoing webhooks to private or loopback addresses (SSRF): refused unless allowed.
+AFTERCART_WEBHOOKS_ALLOW_PRIVATE = _env_bool("AFTERCART_WEBHOOKS_ALLOW_PRIVATE")
 BASE_URL = os.environ.get("AFTERCART_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # The largest webhook or API body accepted; larger ones get a 413 before they are read.
@@ -124,11 +139,13 @@ INSTALLED_APPS = [
     "django_htmx",
     "ninja",  # serves the API docs' Swagger UI from our own static files, not a CDN
     "django_tasks",
+    "anymail",
     "django_tasks_db",
     "aftercart.core",
     "aftercart.customers",
     "aftercart.orders",
     "aftercart.messaging",
+    "aftercart.webhooks",
     "aftercart.flows",
     "aftercart.integrations",
     "aftercart.dashboard",
@@ -203,6 +220,18 @@ WHITENOISE_AUTOREFRESH = DEBUG
 for _key, _value in _email(os.environ.get("EMAIL_URL", "console://")).items():
     globals()[_key] = _value
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Aftercart <aftercart@localhost>")
+# The provider's webhooks (bounces, complaints, inbound mail) at /esp/<provider>/tracking/
+# and /esp/<provider>/inbound/ must present this "user:password" (HTTP basic auth).
+ANYMAIL = {
+    **globals().get("ANYMAIL", {}),
+    "WEBHOOK_SECRET": os.environ.get("AFTERCART_ESP_WEBHOOK_SECRET", ""),
+}
+# Opens and clicks: tracked by the provider only when the shop turns them on.
+AFTERCART_TRACK_OPENS = _env_bool("AFTERCART_TRACK_OPENS")
+AFTERCART_TRACK_CLICKS = _env_bool("AFTERCART_TRACK_CLICKS")
+# A mailbox whose incoming mail reaches /esp/<provider>/inbound/: offered as the mailto:
+# of List-Unsubscribe when set (e.g. unsubscribe@mail.example.com).
+AFTERCART_UNSUBSCRIBE_MAILBOX = os.environ.get("AFTERCART_UNSUBSCRIBE_MAILBOX", "")
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = BASE_URL.startswith("https://")

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -20,3 +21,8 @@ urlpatterns = [
     path("", include("aftercart.portal.urls")),
     path("", include("aftercart.dashboard.urls")),
 ]
+
+if settings.ANYMAIL.get("WEBHOOK_SECRET"):
+    # Email providers' webhooks (django-anymail): bounces, complaints, inbound mail. Only
+    # with a secret: without one anyone could put any address on the suppression list.
+    urlpatterns.append(path("esp/", include("anymail.urls")))

@@ -5,6 +5,7 @@ import tempfile
 
 os.environ.setdefault("AFTERCART_DATA_DIR", tempfile.mkdtemp(prefix="aftercart-test-"))
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+os.environ.setdefault("AFTERCART_ESP_WEBHOOK_SECRET", "esp:test-webhook-secret")
 
 from aftercart.settings import *  # noqa: E402,F403
 

@@ -35,6 +35,8 @@ PLAIN = {
     "IntegerField",
     "JSONField",
     "PositiveIntegerField",
+    "PositiveSmallIntegerField",
+    "SmallIntegerField",
     "SlugField",
     "TextField",
     "URLField",

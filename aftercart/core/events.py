@@ -8,7 +8,7 @@ enqueue a task that carries ids and re-reads state when it runs.
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -96,9 +96,9 @@ def publish(name: str, shop_id: int, **data: Any) -> None:
     transaction.on_commit(lambda: _dispatch([event]), robust=True)
 
 
-def publish_many(events: list[DomainEvent]) -> None:
+def publish_many(events: Iterable[DomainEvent]) -> None:
     """Publish facts that happened together, once the transaction commits, as one batch."""
+    events = list(events)
     if getattr(_quiet, "depth", 0) or not events:
         return
-    events = list(events)
     transaction.on_commit(lambda: _dispatch(events), robust=True)

@@ -7,7 +7,7 @@ of them enqueue each run.
 import threading
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -76,3 +76,19 @@ def soon(task, delay: float = 0.3) -> None:
         task.using(run_after=timezone.now() + timedelta(seconds=delay)).enqueue()
 
     transaction.on_commit(enqueue, robust=True)  # the periodic run covers a failure
+
+
+_wakeups: dict[str, datetime] = {}
+
+
+def wake_at(task, when: datetime) -> None:
+    """Have `task` run at `when` (a wait that ends, a message due in two seconds), sooner
+    than the periodic run would. One wake-up per task and moment in this process: asking
+    again for the same or a later time, while an earlier one is pending, does nothing."""
+    now = timezone.now()
+    with _nudge_lock:
+        pending = _wakeups.get(task.name)
+        if pending is not None and now <= pending <= when:
+            return
+        _wakeups[task.name] = when
+    task.using(run_after=max(when, now)).enqueue()

@@ -35,6 +35,20 @@ SECTIONS = {
     "flow": "flows",
     "flow-status": "flows",
     "flow-export": "flows",
+    "flow-report": "flows",
+    "flow-new": "flows",
+    "flow-backtest": "flows",
+    "flow-import": "flows",
+    "webhooks": "webhooks",
+    "webhook-new": "webhooks",
+    "webhook": "webhooks",
+    "webhook-edit": "webhooks",
+    "webhook-status": "webhooks",
+    "webhook-rotate": "webhooks",
+    "webhook-test": "webhooks",
+    "webhook-delete": "webhooks",
+    "webhook-delivery": "webhooks",
+    "webhook-resend": "webhooks",
 }
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 

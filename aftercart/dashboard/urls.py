@@ -1,6 +1,16 @@
 from django.urls import path
 
-from aftercart.dashboard.views import customers, flows, intake, orders, outbox, shops, templates
+from aftercart.dashboard.views import (
+    customers,
+    flow_report,
+    flows,
+    intake,
+    orders,
+    outbox,
+    shops,
+    templates,
+    webhooks,
+)
 
 app_name = "dashboard"
 urlpatterns = [
@@ -43,5 +53,54 @@ urlpatterns = [
         "shops/<slug:shop_slug>/emails/<int:pk>/settle/",
         outbox.message_settle,
         name="message-settle",
+    ),
+    path("shops/<slug:shop_slug>/webhooks/", webhooks.endpoint_list, name="webhooks"),
+    path("shops/<slug:shop_slug>/webhooks/new/", webhooks.endpoint_new, name="webhook-new"),
+    path("shops/<slug:shop_slug>/webhooks/<int:pk>/", webhooks.endpoint_page, name="webhook"),
+    path(
+        "shops/<slug:shop_slug>/webhooks/<int:pk>/edit/",
+        webhooks.endpoint_edit,
+        name="webhook-edit",
+    ),
+    path(
+        "shops/<slug:shop_slug>/webhooks/<int:pk>/status/",
+        webhooks.endpoint_status,
+        name="webhook-status",
+    ),
+    path(
+        "shops/<slug:shop_slug>/webhooks/<int:pk>/secret/",
+        webhooks.endpoint_rotate,
+        name="webhook-rotate",
+    ),
+    path(
+        "shops/<slug:shop_slug>/webhooks/<int:pk>/test/",
+        webhooks.endpoint_test,
+        name="webhook-test",
+    ),
+    path(
+        "shops/<slug:shop_slug>/webhooks/<int:pk>/delete/",
+        webhooks.endpoint_delete,
+        name="webhook-delete",
+    ),
+    path(
+        "shops/<slug:shop_slug>/webhooks/<int:pk>/deliveries/<int:delivery>/",
+        webhooks.delivery_page,
+        name="webhook-delivery",
+    ),
+    path(
+        "shops/<slug:shop_slug>/webhooks/<int:pk>/deliveries/<int:delivery>/resend/",
+        webhooks.delivery_resend,
+        name="webhook-resend",
+    ),
+    path(
+        "shops/<slug:shop_slug>/flows/<int:pk>/report/",
+        flow_report.flow_report,
+        name="flow-report",
+    ),
+    path("shops/<slug:shop_slug>/flows/new/", flows.flow_new, name="flow-new"),
+    path(
+        "shops/<slug:shop_slug>/flows/<int:pk>/backtest/",
+        flows.flow_backtest,
+        name="flow-backtest",
     ),
 ]

@@ -27,13 +27,52 @@ DEFAULT_LOOP: dict[str, dict] = {
             {"if": "not_cancelled"},
             {"send": "check_in"},
             {"wait": {"days": 4, "at_hour": 10}},
-            # A refunded order gets no review request (and a return in progress or an
-            # open complaint will hold it too, once returns and tickets exist).
+            # No review request while a complaint or a return is open: it waits until they
+            # are settled, two weeks at most (still open then: no request at all).
+            {
+                "wait": {
+                    "until": ["no_open_complaint", "no_open_return"],
+                    "check_every_hours": 12,
+                    "timeout_days": 14,
+                    "on_timeout": "exit",
+                }
+            },
+            # A refunded order gets no review request.
             {"if": "not_refunded"},
             {"send": "review_request"},
             {"wait": {"days": 7, "at_hour": 10}},
             {"if": "not_refunded"},
             {"send": "cross_sell"},
+        ],
+    },
+    "replenishment": {
+        "name": "Replenishment reminder before a product runs out",
+        # Placed, not delivered: reorder intervals are counted from order to order, and
+        # every order is placed while not every shop hears of deliveries.
+        "trigger": "order.placed",
+        "marketing": True,
+        "holdout": 0.1,
+        "steps": [
+            # Leaves at once when the order has no consumable with a reorder interval.
+            {"wait": {"reorder_interval": True, "days_before": 3, "at_hour": 10}},
+            {"if": "not_cancelled"},
+            {"if": "not_refunded"},
+            # She ordered them again already: nothing to remind her of.
+            {"if": "not_reordered"},
+            {"send": "replenishment_reminder"},
+        ],
+    },
+    "referral-after-review": {
+        "name": "Referral invitation after a 4 or 5 star review",
+        "trigger": "review.submitted",
+        "filters": {"rating_at_least": 4},
+        "marketing": True,
+        "holdout": 0.1,
+        "steps": [
+            # An hour later: a thank-you, not an automatic reply to the review form.
+            {"wait": {"hours": 1}},
+            {"if": "no_open_complaint"},
+            {"send": "referral_invitation"},
         ],
     },
     "win-back": {

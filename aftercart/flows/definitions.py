@@ -11,23 +11,34 @@
         {"wait": {"until_event": "order.placed", "timeout_days": 30}},
         {"action": "tag_customer", "tag": "reviewed"}]}
 
+* trigger filters: on the trigger event's data, e.g. {"rating_at_least": 4} for
+  review.submitted; an event that does not pass enrols no one.
 * wait: a duration (days, hours, minutes), optionally at a whole hour of the day it
   ends on, in the customer's time (at_hour: "3 days after delivery, at 10:00"); or until
   an event about the same customer (until_event), with a timeout after which the flow
-  goes on.
+  goes on; or until a few days before the order's first consumable runs out
+  ({"reorder_interval": true, "days_before": 3, "at_hour": 10}); or a hold: until
+  conditions hold, looked at again every few hours, with a timeout and what then
+  ({"until": ["no_open_complaint"], "check_every_hours": 12, "timeout_days": 14,
+  "on_timeout": "exit" or "continue"}).
 * if: a condition from the registry (flows.predicates) with optional "args"; when it
   does not hold, the customer leaves the flow ("else": "exit", the default) or the next
   step is skipped ("else": "skip").
 * send: a message kind (messaging.kinds).
-* action: tag_customer (more come with later capabilities).
+* action: tag_customer ({"action": "tag_customer", "tag": "vip"}), or webhook: an event
+  of the flow's own to the shop's outgoing webhooks ({"action": "webhook", "event":
+  "flow.vip_reached"}); later capabilities add theirs (award points, open a ticket).
 """
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from aftercart.flows import predicates
 from aftercart.messaging.kinds import KINDS
+from aftercart.orders.replenishment import REMINDER_HORIZON
 
 TRIGGERS = {
     "order.placed": "order",
@@ -39,8 +50,30 @@ TRIGGERS = {
     "shipment.updated": "shipment",
     "shipment.delivered": "shipment",
     "customer.created": "customer",
+    # Published by the reviews capability: {"customer_id", "order_id", "rating", ...}.
+    "review.submitted": "customer",
 }
-ACTIONS = {"tag_customer"}
+ACTIONS = {"tag_customer", "webhook"}
+# A flow's own event for the outgoing webhooks: lowercase words joined by dots.
+WEBHOOK_EVENT = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
+# A reminder lists what runs out within REMINDER_HORIZON: it cannot come earlier than that.
+MAX_DAYS_BEFORE = REMINDER_HORIZON.days
+
+
+@dataclass(frozen=True)
+class Filter:
+    field: str  # in the trigger event's data
+    test: Callable[[Any, int], bool]  # (the event's value, the filter's value) -> passes?
+    describe: str  # "rating at least {}"
+
+
+# Which filters each trigger takes; an event without the field does not pass.
+FILTERS = {
+    "review.submitted": {
+        "rating_at_least": Filter("rating", lambda got, want: got >= want, "rating at least {}"),
+        "rating_at_most": Filter("rating", lambda got, want: got <= want, "rating at most {}"),
+    }
+}
 
 
 class DefinitionError(ValueError):
@@ -58,9 +91,28 @@ class Step:
     otherwise: str = "exit"
     message: str = ""
     action: str = ""
+    # A reorder wait: ends days_before the order's first consumable runs out.
+    reorder: bool = False
+    days_before: int = 0
+    # A hold: ends when every one of these conditions holds, looked at every check_every;
+    # gives up after `duration` and then exits or goes on (on_timeout).
+    hold_until: tuple[str, ...] = ()
+    check_every: timedelta = timedelta(0)
+    on_timeout: str = "exit"
 
     def describe(self) -> str:
         if self.kind == "wait":
+            if self.hold_until:
+                then = "then leave" if self.on_timeout == "exit" else "then go on"
+                return (
+                    f"hold until {' and '.join(self.hold_until)}"
+                    f" (checked every {_duration(self.check_every)},"
+                    f" at most {_duration(self.duration)}, {then})"
+                )
+            if self.reorder:
+                before = f"{self.days_before} day{'s' if self.days_before != 1 else ''} before"
+                text = f"wait until {before} the first product of the order runs out"
+                return text + (f", at {self.at_hour}:00" if self.at_hour is not None else "")
             if self.until_event:
                 return f"wait for {self.until_event} (at most {self.duration.days} days)"
             text = f"wait {_duration(self.duration)}"
@@ -71,6 +123,8 @@ class Step:
             )
         if self.kind == "send":
             return f"send {self.message}"
+        if self.action == "webhook":
+            return f"call the webhooks with {self.args['event']}"
         return f"{self.action} {self.args.get('tag', '')}".strip()
 
 
@@ -82,6 +136,21 @@ class Definition:
     holdout: float
     exit_on: tuple[str, ...]
     steps: tuple[Step, ...]
+    filters: tuple[tuple[str, int], ...] = ()  # (name, value), all must pass
+
+    def admits(self, data: dict) -> bool:
+        """Whether a trigger event with this data enrols its customer (the filters pass)."""
+        for name, want in self.filters:
+            spec = FILTERS[self.trigger][name]
+            got = data.get(spec.field)
+            if not isinstance(got, int | float) or isinstance(got, bool):
+                return False
+            if not spec.test(got, want):
+                return False
+        return True
+
+    def describe_filters(self) -> str:
+        return ", ".join(FILTERS[self.trigger][n].describe.format(v) for n, v in self.filters)
 
 
 def parse(raw: Any) -> Definition:
@@ -112,7 +181,25 @@ def parse(raw: Any) -> Definition:
             raise DefinitionError(
                 f"send {step.message}: a marketing message needs a flow with marketing: true"
             )
-    return Definition(name.strip(), trigger, marketing, float(holdout), tuple(exit_on), parsed)
+    filters = _filters(trigger, raw.get("filters", {}))
+    return Definition(
+        name.strip(), trigger, marketing, float(holdout), tuple(exit_on), parsed, filters
+    )
+
+
+def _filters(trigger: str, raw: Any) -> tuple[tuple[str, int], ...]:
+    if not isinstance(raw, dict):
+        raise DefinitionError('filters: an object such as {"rating_at_least": 4}')
+    known = FILTERS.get(trigger, {})
+    found = []
+    for name, value in raw.items():
+        if name not in known:
+            offer = f"one of {', '.join(known)}" if known else f"{trigger} takes no filters"
+            raise DefinitionError(f"filters.{name}: not a filter of {trigger}; {offer}")
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 5:
+            raise DefinitionError(f"filters.{name}: a whole number from 1 to 5 (stars)")
+        found.append((name, value))
+    return tuple(found)
 
 
 def _step(where: str, raw: Any) -> Step:
@@ -143,15 +230,44 @@ def _step(where: str, raw: Any) -> Step:
         raise DefinitionError(
             f"{where}.action: {raw['action']!r} is not one of {', '.join(ACTIONS)}"
         )
+    if raw["action"] == "webhook":
+        event = raw.get("event")
+        if not isinstance(event, str) or not WEBHOOK_EVENT.match(event):
+            raise DefinitionError(
+                f"{where}.event: a webhook step needs an event name like flow.vip_reached"
+            )
+        return Step("action", action="webhook", args={"event": event})
     tag = raw.get("tag")
     if not isinstance(tag, str) or not tag.strip():
         raise DefinitionError(f"{where}.tag: tag_customer needs a tag")
     return Step("action", action=raw["action"], args={"tag": tag.strip()[:60]})
 
 
+WAIT_OPTIONS = {
+    "days",
+    "hours",
+    "minutes",
+    "at_hour",
+    "until_event",
+    "timeout_days",
+    "reorder_interval",
+    "days_before",
+    "until",
+    "check_every_hours",
+    "on_timeout",
+}
+
+
 def _wait(where: str, raw: Any) -> Step:
     if not isinstance(raw, dict):
         raise DefinitionError(f'{where}: an object such as {{"days": 3}}')
+    unknown = sorted(set(raw) - WAIT_OPTIONS)
+    if unknown:
+        raise DefinitionError(f"{where}.{unknown[0]}: not a wait option")
+    if "until" in raw:
+        return _hold(where, raw)
+    if "reorder_interval" in raw:
+        return _reorder_wait(where, raw)
     amounts = {}
     for unit in ("days", "hours", "minutes", "timeout_days"):
         value = raw.get(unit, 0)
@@ -175,6 +291,62 @@ def _wait(where: str, raw: Any) -> Step:
     if not duration and at_hour is None:
         raise DefinitionError(f"{where}: wait how long? days, hours, minutes or at_hour")
     return Step("wait", duration=duration, at_hour=at_hour)
+
+
+def _only(where: str, raw: dict, allowed: set[str], kind: str) -> None:
+    extra = sorted(set(raw) - allowed)
+    if extra:
+        raise DefinitionError(f"{where}.{extra[0]}: {kind} does not take it")
+
+
+def _whole(where: str, raw: dict, name: str, low: int, high: int, default: int | None) -> int:
+    value = raw.get(name, default)
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise DefinitionError(f"{where}.{name}: a whole number from {low} to {high}")
+    return value
+
+
+def _hold(where: str, raw: dict) -> Step:
+    _only(where, raw, {"until", "check_every_hours", "timeout_days", "on_timeout"}, "a hold")
+    names = raw["until"]
+    names = [names] if isinstance(names, str) else names
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise DefinitionError(f'{where}.until: a condition or a list, e.g. ["no_open_complaint"]')
+    for name in names:
+        if name not in predicates.REGISTRY:
+            known = ", ".join(sorted(predicates.REGISTRY))
+            raise DefinitionError(f"{where}.until: {name!r} is not a condition; known: {known}")
+        try:
+            predicates.REGISTRY[name].check_args({})
+        except ValueError:
+            raise DefinitionError(
+                f"{where}.until: {name!r} needs args; a hold takes conditions without them"
+            ) from None
+    if "timeout_days" not in raw:
+        raise DefinitionError(f"{where}.timeout_days: a hold needs a timeout (1 to 365 days)")
+    timeout = _whole(where, raw, "timeout_days", 1, 365, None)
+    every = _whole(where, raw, "check_every_hours", 1, 168, 12)
+    on_timeout = raw.get("on_timeout", "exit")
+    if on_timeout not in ("exit", "continue"):
+        raise DefinitionError(f"{where}.on_timeout: exit or continue")
+    return Step(
+        "wait",
+        duration=timedelta(days=timeout),
+        hold_until=tuple(names),
+        check_every=timedelta(hours=every),
+        on_timeout=on_timeout,
+    )
+
+
+def _reorder_wait(where: str, raw: dict) -> Step:
+    _only(where, raw, {"reorder_interval", "days_before", "at_hour"}, "a reorder wait")
+    if raw["reorder_interval"] is not True:
+        raise DefinitionError(f"{where}.reorder_interval: true (or leave it out)")
+    days_before = _whole(where, raw, "days_before", 0, MAX_DAYS_BEFORE, 0)
+    at_hour = raw.get("at_hour")
+    if at_hour is not None:
+        at_hour = _whole(where, raw, "at_hour", 0, 23, None)
+    return Step("wait", reorder=True, days_before=days_before, at_hour=at_hour)
 
 
 def _duration(d: timedelta) -> str:

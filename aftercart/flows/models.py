@@ -1,5 +1,6 @@
 """Flows, their versions, and the customers going through them (enrolments)."""
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -66,6 +67,11 @@ class Enrolment(models.Model):
     waiting = models.BooleanField(default=False)  # the current step is a wait under way
     waiting_for = models.CharField(max_length=60, blank=True)  # an event that ends the wait
     next_run_at = models.DateTimeField(null=True, blank=True)
+    # When the current wait began: a hold's timeout counts from here, whatever its re-checks.
+    waiting_since = models.DateTimeField(null=True, blank=True)
+    # The trigger event's own data beyond the ids above (a review's rating), for filters
+    # and later steps; {} for order and shipment events, which carry only ids.
+    context = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     exit_reason = models.CharField(max_length=200, blank=True)
     # What happened, step by step: [{"at": ..., "step": 2, "what": "sent review_request"}].
     history = models.JSONField(default=list, blank=True)

@@ -1,7 +1,20 @@
 """Conditions a flow can branch on; later capabilities add theirs with `predicate`.
 
 A predicate reads the state at the moment the step runs (an enrolment waited 7 days;
-was the order refunded meanwhile?) and answers yes or no.
+was the order refunded meanwhile?) and answers yes or no. An `if` step branches on one;
+a hold ({"wait": {"until": [...]}}) waits until they all say yes.
+
+Some conditions belong to capabilities that do not exist yet: `no_open_complaint`
+(support tickets) and `no_open_return` (returns). They are registered here as
+placeholders that always hold, so the default loop can name them today; the app that
+knows the answer replaces one by registering the same name:
+
+    @predicate("no_open_complaint", replaces_placeholder=True)
+    def no_open_complaint(enrolment, args) -> bool:
+        return not open_complaints(enrolment.shop, enrolment.customer_id).exists()
+
+Flows already saved keep working and start asking the real question at once. Replacing
+a condition that is not a placeholder is an error: two apps must not both answer it.
 """
 
 from collections.abc import Callable
@@ -10,6 +23,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from aftercart.orders import queries as orders
+from aftercart.orders import replenishment
 
 
 @dataclass(frozen=True)
@@ -17,6 +31,7 @@ class Predicate:
     name: str
     test: Callable[[Any, dict], bool]  # (enrolment, args) -> holds?
     check_args: Callable[[dict], None]  # raises ValueError naming what is wrong
+    placeholder: bool = False  # holds until the capability that knows registers the real one
 
 
 REGISTRY: dict[str, Predicate] = {}
@@ -27,9 +42,20 @@ def _no_args(args: dict) -> None:
         raise ValueError("this condition takes no args")
 
 
-def predicate(name: str, check_args: Callable[[dict], None] = _no_args):
+def predicate(
+    name: str,
+    check_args: Callable[[dict], None] = _no_args,
+    *,
+    placeholder: bool = False,
+    replaces_placeholder: bool = False,
+):
     def register(fn):
-        REGISTRY[name] = Predicate(name, fn, check_args)
+        known = REGISTRY.get(name)
+        # The same function again is a module imported twice, not a second answer.
+        again = known is not None and known.test.__qualname__ == fn.__qualname__
+        if known is not None and not again and not (replaces_placeholder and known.placeholder):
+            raise ValueError(f"condition {name!r} is registered already")
+        REGISTRY[name] = Predicate(name, fn, check_args, placeholder)
         return fn
 
     return register
@@ -125,3 +151,24 @@ def bought_category(enrolment, args) -> bool:
         line.product and line.product.category.strip().lower() == wanted
         for line in order.lines.all()
     )
+
+
+@predicate("not_reordered")
+def not_reordered(enrolment, args) -> bool:
+    """Something of the order runs out soon that the customer has not bought again since:
+    what a replenishment reminder would list (orders.replenishment.products_to_reorder)."""
+    if not enrolment.order_id:
+        return False
+    return bool(replenishment.products_to_reorder(enrolment.shop, enrolment.order_id))
+
+
+# Placeholders: no support tickets or returns exist yet, so none is open. See the module
+# docstring for how the support and returns apps put the real question in their place.
+@predicate("no_open_complaint", placeholder=True)
+def no_open_complaint(enrolment, args) -> bool:
+    return True
+
+
+@predicate("no_open_return", placeholder=True)
+def no_open_return(enrolment, args) -> bool:
+    return True

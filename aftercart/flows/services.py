@@ -30,6 +30,8 @@ from aftercart.messaging.services import (
     withdraw_queued,
 )
 from aftercart.orders.queries import order_facts
+from aftercart.orders.replenishment import reorder_due_at
+from aftercart.webhooks.services import send_event
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +90,10 @@ def on_events(events: list[DomainEvent]) -> None:
         if event.name not in TRIGGERS and event.name != "customer.consent_changed":
             continue
         flows = _active_flows(event.shop_id)
-        starting = [f for f in flows if f.flow.trigger == event.name]
+        # Filters read the trigger's own data: a 3-star review starts no referral flow.
+        starting = [
+            f for f in flows if f.flow.trigger == event.name and f.definition.admits(event.data)
+        ]
         ending = event.name == "customer.consent_changed" or any(
             event.name in f.definition.exit_on or event.name in f.waits_for for f in flows
         )
@@ -113,7 +118,15 @@ def on_events(events: list[DomainEvent]) -> None:
             if ending:
                 ended.setdefault((event.shop_id, event.name), set()).add(customer_id)
             new += [
-                _enrolment(a.flow, a.definition, event.name, customer_id, order_id, shipment_id)
+                _enrolment(
+                    a.flow,
+                    a.definition,
+                    event.name,
+                    customer_id,
+                    order_id,
+                    shipment_id,
+                    context=_context(event),
+                )
                 for a in starting
             ]
         # An email a finished flow queued (held by the cap or quiet hours) is not sent after
@@ -192,6 +205,14 @@ def _subject(event: DomainEvent) -> tuple[int | None, int | None, int | None] | 
     return data.get("customer_id"), order_id, shipment_id
 
 
+_IDS = ("order_id", "shipment_id", "customer_id")  # columns of their own on the enrolment
+
+
+def _context(event: DomainEvent) -> dict:
+    """What the trigger said beyond whom and what it is about (a review's rating)."""
+    return {k: v for k, v in event.data.items() if k not in _IDS}
+
+
 def _enrolment(
     flow: Flow,
     definition: Definition,
@@ -199,6 +220,8 @@ def _enrolment(
     customer_id: int,
     order_id: int | None,
     shipment_id: int | None,
+    *,
+    context: dict | None = None,
 ) -> Enrolment:
     key = f"{trigger}:{order_id or ''}:{shipment_id or ''}:{customer_id}"
     control = definition.marketing and is_control(flow.id, customer_id, definition.holdout)
@@ -211,6 +234,7 @@ def _enrolment(
         order_id=order_id,
         shipment_id=shipment_id,
         trigger_key=key[:200],
+        context=context or {},
         control=control,
         started_at=now,
         next_run_at=now,
@@ -284,12 +308,14 @@ def _end(enrolment_id: int, status: str, reason: str) -> None:
 
 def _finish(enrolment: Enrolment, now: datetime, status: str, reason: str = "") -> None:
     enrolment.status, enrolment.exit_reason, enrolment.ended_at = status, reason[:200], now
-    enrolment.waiting, enrolment.next_run_at = False, None
+    enrolment.waiting, enrolment.next_run_at, enrolment.waiting_since = False, None, None
     enrolment.history.append(_entry(now, enrolment.step, reason or "completed"))
     enrolment.save()
-    if status == Enrolment.Status.EXITED:
-        # An email of this flow still waiting (for the frequency cap, quiet hours) is not
-        # sent after the customer left the flow: a win-back after she ordered again.
+    # An email of this flow still waiting (for the frequency cap, quiet hours) is not sent
+    # after the customer left the flow: a win-back after she ordered again. Only a flow
+    # that queued one can have one (most exits come before the first email).
+    queued = any("queued (email" in entry["what"] for entry in enrolment.history)
+    if status == Enrolment.Status.EXITED and queued:
         withdraw_queued(enrolment.shop_id, f"flow:{enrolment.pk}:", f"the flow ended: {reason}")
 
 
@@ -323,19 +349,36 @@ def _run_steps(enrolment: Enrolment, definition: Definition, now: datetime) -> N
     steps = definition.steps
     while enrolment.step < len(steps):
         step = steps[enrolment.step]
-        if step.kind == "wait":
-            if not enrolment.waiting:
+        if step.kind == "wait" and step.hold_until:
+            if not _hold(enrolment, step, clock, now):
+                return
+        elif step.kind == "wait":
+            if step.reorder and _reorder_due(enrolment) is None:
+                _finish(
+                    enrolment,
+                    now,
+                    Enrolment.Status.EXITED,
+                    "nothing to remind of: no consumable with a reorder interval not reordered",
+                )
+                return
+            # A reorder date is looked at again when the wait ends: the merchant may have
+            # lengthened an interval, or the customer reordered the first product to run out.
+            if not enrolment.waiting or step.reorder:
                 until = _wait_until(step, enrolment, clock)
                 if until > now:
+                    moved = enrolment.waiting and until != enrolment.next_run_at
+                    what = "the reorder date moved" if moved else step.describe()
                     enrolment.waiting, enrolment.waiting_for = True, step.until_event
+                    enrolment.waiting_since = enrolment.waiting_since or clock
                     enrolment.next_run_at = until
                     enrolment.history.append(
-                        _entry(now, enrolment.step, f"{step.describe()}: until {until.isoformat()}")
+                        _entry(now, enrolment.step, f"{what}: until {until.isoformat()}")
                     )
                     enrolment.save()  # the periodic run picks it up when `until` comes
                     return
-                clock = until  # it has passed already (the worker was behind)
+                clock = max(until, clock)  # it has passed already (the worker was behind)
             enrolment.waiting, enrolment.waiting_for, enrolment.next_run_at = False, "", None
+            enrolment.waiting_since = None
             enrolment.step += 1
         elif step.kind == "if":
             if predicates.REGISTRY[step.predicate].test(enrolment, step.args):
@@ -353,9 +396,22 @@ def _run_steps(enrolment: Enrolment, definition: Definition, now: datetime) -> N
             _send(enrolment, step, now)
             enrolment.step += 1
         else:
-            if enrolment.customer_id:
+            what = step.describe()
+            if step.action == "webhook":
+                deliveries = send_event(
+                    enrolment.shop,
+                    step.args["event"],
+                    {
+                        "flow": enrolment.flow.key,
+                        "enrolment_id": enrolment.pk,
+                        "customer_id": enrolment.customer_id,
+                        "order_id": enrolment.order_id,
+                    },
+                )
+                what += f" ({len(deliveries)} endpoint(s))"
+            elif enrolment.customer_id:
                 tag_customer(enrolment.customer, step.args["tag"])
-            enrolment.history.append(_entry(now, enrolment.step, step.describe()))
+            enrolment.history.append(_entry(now, enrolment.step, what))
             enrolment.step += 1
     _finish(enrolment, now, Enrolment.Status.COMPLETED)
 
@@ -382,7 +438,63 @@ def _send(enrolment: Enrolment, step: Step, now: datetime) -> None:
     enrolment.history.append(_entry(now, enrolment.step, what))
 
 
+def _hold(enrolment: Enrolment, step: Step, clock: datetime, now: datetime) -> bool:
+    """A hold: True when its conditions all hold (go on), or it timed out with "continue".
+
+    Otherwise it saves the enrolment to look again after check_every (False), or ends it
+    when the timeout passed with "exit". The timeout counts from when the hold began.
+    """
+    failing = [n for n in step.hold_until if not predicates.REGISTRY[n].test(enrolment, {})]
+    since = enrolment.waiting_since or clock
+    if failing and now < since + step.duration:
+        if not enrolment.waiting:  # one history line per hold, not one per look
+            enrolment.history.append(_entry(now, enrolment.step, f"held: {', '.join(failing)}: no"))
+        enrolment.waiting, enrolment.waiting_for, enrolment.waiting_since = True, "", since
+        enrolment.next_run_at = min(now + step.check_every, since + step.duration)
+        enrolment.save()
+        return False
+    if failing and step.on_timeout == "exit":
+        reason = f"held {step.duration.days} days, still {', '.join(failing)}: no"
+        _finish(enrolment, now, Enrolment.Status.EXITED, reason)
+        return False
+    if failing:
+        what = f"held {step.duration.days} days, went on: {', '.join(failing)} still no"
+    elif enrolment.waiting:
+        what = f"{' and '.join(step.hold_until)}: yes, no longer held"
+    else:
+        what = ""
+    if what:
+        enrolment.history.append(_entry(now, enrolment.step, what))
+    enrolment.waiting, enrolment.waiting_for, enrolment.next_run_at = False, "", None
+    enrolment.waiting_since = None
+    enrolment.step += 1
+    return True
+
+
+def _reorder_due(enrolment: Enrolment) -> datetime | None:
+    if not enrolment.order_id:
+        return None
+    # Asked twice by the step that runs (is there anything? until when?): read once per run.
+    if getattr(enrolment, "_reorder_read", None) is None:
+        enrolment._reorder_read = (reorder_due_at(enrolment.shop, enrolment.order_id),)
+    return enrolment._reorder_read[0]
+
+
 def _wait_until(step: Step, enrolment: Enrolment, now: datetime) -> datetime:
+    """When the wait ends. A hold has no set end (its conditions end it): `now`."""
+    if step.hold_until:
+        return now
+    if step.reorder:
+        due = _reorder_due(enrolment)
+        if due is None:
+            return now  # nothing to wait for; _run_steps ends the enrolment first
+        until = due - timedelta(days=step.days_before)
+        if step.at_hour is None:
+            return until
+        # At that hour of that day, in the customer's time, even when it has passed: the
+        # reminder is due then, and a wait re-checked on waking must come out the same.
+        local = until.astimezone(local_zone(enrolment.shop, enrolment.customer))
+        return local.replace(hour=step.at_hour, minute=0, second=0, microsecond=0)
     until = now + step.duration
     if step.at_hour is None:
         return until
@@ -398,18 +510,54 @@ def _wait_until(step: Step, enrolment: Enrolment, now: datetime) -> datetime:
     return at
 
 
-def run_due(*, limit: int | None = None) -> int:
-    """Advance every enrolment whose next step is due (the safety net behind the tasks)."""
-    now = timezone.now()
-    due = Enrolment.objects.filter(
-        status=Enrolment.Status.ACTIVE, next_run_at__lte=now, flow__status=Flow.Status.ACTIVE
-    ).order_by("next_run_at")
-    ids = list(
-        due.values_list("pk", flat=True)[:limit] if limit else due.values_list("pk", flat=True)
+def next_due_at() -> datetime | None:
+    """When the next wait ends (the index on status and next_run_at answers it)."""
+    return (
+        Enrolment.objects.filter(status=Enrolment.Status.ACTIVE, next_run_at__gt=timezone.now())
+        .order_by("next_run_at")
+        .values_list("next_run_at", flat=True)
+        .first()
     )
-    for pk in ids:
-        try:
-            advance(pk)
-        except Exception:
-            log.exception("enrolment %s could not advance", pk)
-    return len(ids)
+
+
+RUN_BATCH = 100  # enrolments advanced in one transaction
+RETRY_AFTER_ERROR = timedelta(minutes=10)
+
+
+def run_due(*, limit: int | None = None) -> int:
+    """Advance every enrolment whose next step is due, a batch at a time. Workers running
+    this at once share the work: each batch is claimed with SKIP LOCKED (PostgreSQL), or
+    in a write transaction of its own (SQLite: one writer at a time)."""
+    count = 0
+    while limit is None or count < limit:
+        claimed = _advance_batch(RUN_BATCH if limit is None else min(RUN_BATCH, limit - count))
+        if not claimed:
+            break
+        count += claimed
+    return count
+
+
+def _advance_batch(size: int) -> int:
+    now = timezone.now()
+    with transaction.atomic():
+        batch = list(
+            Enrolment.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(
+                status=Enrolment.Status.ACTIVE,
+                next_run_at__lte=now,
+                flow__status=Flow.Status.ACTIVE,
+            )
+            .select_related("version", "flow", "shop", "customer")
+            .order_by("next_run_at")[:size]
+        )
+        for enrolment in batch:
+            try:
+                with transaction.atomic():  # one enrolment's failure undoes only its own steps
+                    _run_steps(enrolment, definition_of(enrolment.version), now)
+            except Exception:
+                log.exception("enrolment %s could not advance; trying again later", enrolment.pk)
+                # Not due again at once: this loop would pick it up again and again.
+                Enrolment.objects.filter(pk=enrolment.pk).update(
+                    next_run_at=now + RETRY_AFTER_ERROR
+                )
+    return len(batch)

@@ -7,6 +7,7 @@ class MessagingConfig(AppConfig):
 
     def ready(self) -> None:
         from aftercart.messaging import (
+            esp,  # noqa: F401  listens to the email providers' webhooks
             privacy,  # noqa: F401  registers the data holder
             tasks,  # noqa: F401  registers the periodic sender
         )

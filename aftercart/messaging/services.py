@@ -21,14 +21,17 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from aftercart.core import schedule
+from aftercart.core.bulk import update_rows
+from aftercart.core.events import DomainEvent, publish_many
 from aftercart.core.models import Shop
-from aftercart.customers.models import Customer
+from aftercart.customers.models import Customer, Suppression
 from aftercart.customers.services import local_zone, suppression_reason
-from aftercart.messaging import links
+from aftercart.messaging import esp, links, rules
 from aftercart.messaging.context import message_context
 from aftercart.messaging.kinds import kind as kind_of
 from aftercart.messaging.models import Message, MessageTemplate
 from aftercart.messaging.rendering import Rendered, Source, read_default, render
+from aftercart.orders.queries import orders_with_items
 
 log = logging.getLogger(__name__)
 LANGUAGES = tuple(code for code, _name in settings.LANGUAGES)  # what templates exist in
@@ -66,9 +69,6 @@ def queue_message(
     """Put a message in the outbox; returns (message, created). The same key twice: no-op."""
     spec = kind_of(kind)
     due = due_at or timezone.now()
-    existing = Message.objects.filter(shop=shop, dedupe_key=dedupe_key).first()
-    if existing:
-        return existing, False
     message = Message(
         shop=shop,
         customer=customer,
@@ -112,12 +112,16 @@ def decide(message: Message, shop: Shop, now: datetime) -> Decision:
     if message.expires_at and now > message.expires_at:
         return Decision(suppress="expired: it could not be sent while it still made sense")
     if not message.marketing:
+        # Order mail always goes, but not to an address that does not exist (a hard bounce
+        # reported by the provider): sending to one again hurts every other email's delivery.
+        if suppression_reason(shop, message.to_email) == Suppression.Reason.BOUNCED:
+            return Decision(suppress="the address bounced: it does not exist")
         return Decision(send=True)
-    if not customer.accepts_marketing:
-        return Decision(suppress="no recorded consent to marketing mail")
-    reason = suppression_reason(shop, message.to_email)
-    if reason:
-        return Decision(suppress=f"the address is on the suppression list ({reason})")
+    refusal = rules.marketing_refusal(
+        customer.accepts_marketing, lambda: suppression_reason(shop, message.to_email)
+    )
+    if refusal:
+        return Decision(suppress=refusal)
     later = _after_quiet_hours(shop, customer, now) or _next_free_slot(shop, customer, now)
     if later is None:
         return Decision(send=True)
@@ -128,18 +132,8 @@ def decide(message: Message, shop: Shop, now: datetime) -> Decision:
 
 def _after_quiet_hours(shop: Shop, customer: Customer, now: datetime) -> datetime | None:
     """The end of the quiet hours if `now` falls in them (customer's local time), else None."""
-    start, end = shop.quiet_hours_start, shop.quiet_hours_end
-    if start == end:
-        return None
-    local = now.astimezone(local_zone(shop, customer))
-    quiet = (start <= local.hour or local.hour < end) if start > end else start <= local.hour < end
-    if not quiet:
-        return None
-    wake = local.replace(hour=end, minute=0, second=0, microsecond=0)
-    if wake <= local:
-        wake = (local + timedelta(days=1)).replace(hour=end, minute=0, second=0, microsecond=0)
-        wake = wake.replace(tzinfo=local.tzinfo)  # the same wall-clock hour after a DST change
-    return wake
+    zone = local_zone(shop, customer)
+    return rules.after_quiet_hours(shop.quiet_hours_start, shop.quiet_hours_end, zone, now)
 
 
 def _next_free_slot(shop: Shop, customer: Customer, now: datetime) -> datetime | None:
@@ -155,9 +149,7 @@ def _next_free_slot(shop: Shop, customer: Customer, now: datetime) -> datetime |
         .order_by("-sent_at")
         .values_list("sent_at", flat=True)[: shop.marketing_cap]
     )
-    if len(recent) < shop.marketing_cap:
-        return None
-    return recent[-1] + window  # when the oldest of the last `cap` leaves the window
+    return rules.next_free_slot(recent, shop.marketing_cap, window, now)
 
 
 def source(shop: Shop, kind: str, locale: str) -> Source:
@@ -177,111 +169,245 @@ def source(shop: Shop, kind: str, locale: str) -> Source:
     raise ValueError(f"no template for {kind!r}")
 
 
-def send_due(*, limit: int | None = None) -> dict[str, int]:
-    """Send every message that is due; returns how many were sent, held, postponed, failed."""
+def next_due_at() -> datetime | None:
+    """When the next queued message falls due (the index on status and due_at answers it)."""
+    return (
+        Message.objects.filter(status=Message.Status.QUEUED, due_at__gt=timezone.now())
+        .order_by("due_at")
+        .values_list("due_at", flat=True)
+        .first()
+    )
+
+
+BATCH = 50  # messages decided and rendered in one transaction, sent over one connection
+
+
+def send_due(*, limit: int | None = None, batch: int = BATCH) -> dict[str, int]:
+    """Send every message that is due; returns how many were sent, held, postponed, failed.
+
+    Messages are claimed a batch at a time (decided and rendered, and committed as
+    `sending`), then handed to the mail server one by one over one connection, and marked
+    `sent` together. A crash in between leaves them `sending`: never sent twice by itself.
+    """
     done = {"sent": 0, "suppressed": 0, "postponed": 0, "failed": 0, "retry": 0}
-    while limit is None or sum(done.values()) < limit:
-        claimed = _claim_next(done)
-        if claimed is None:
-            break
-        if claimed.status == Message.Status.SENDING:
-            done[_deliver(claimed)] += 1
+    mailer = _Mailer()
+    try:
+        while limit is None or sum(done.values()) < limit:
+            size = batch if limit is None else min(batch, limit - sum(done.values()))
+            claimed = _claim_batch(done, size)
+            if claimed is None:
+                break
+            _deliver_batch(claimed, mailer, done)
+    finally:
+        mailer.close()
     return done
 
 
-def _claim_next(done: dict[str, int]) -> Message | None:
+def _claim_batch(done: dict[str, int], size: int) -> list[Message] | None:
+    """Decide on (and render) up to `size` due messages; returns those to send now, or None
+    when nothing was due."""
     now = timezone.now()
     with transaction.atomic():
-        message = (
+        messages = list(
             Message.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(status=Message.Status.QUEUED, due_at__lte=now)
-            .select_related("shop", "customer")
-            .order_by("-priority", "due_at", "id")
-            .first()
+            .order_by("-priority", "due_at", "id")[:size]
         )
-        if message is None:
+        if not messages:
             return None
-        if message.customer_id:
-            # One decision at a time per customer, so two workers cannot both fill the cap;
-            # and the customer as she is now (consent may have changed since the read).
-            message.customer = (
-                Customer.objects.select_for_update().filter(pk=message.customer_id).first()
-            )
+        shops = Shop.objects.in_bulk({m.shop_id for m in messages})
+        # One decision at a time per customer, so two workers cannot both fill the cap; and
+        # the customer as she is now (consent may have changed since the message was
+        # queued). Locked in id order, so two workers never wait for each other in a circle.
+        customers = Customer.objects.select_for_update().in_bulk(
+            sorted({m.customer_id for m in messages if m.customer_id})
+        )
+        orders = _orders_of(messages)
+        sources: dict[tuple, Source] = {}
+        capped: set[int] = set()
+        decided = []
+        for message in messages:
+            if message.marketing and message.customer_id in capped:
+                # Her first marketing message in this batch is not counted in the database
+                # yet: this one is decided in the next batch, against the cap as it is then.
+                continue
+            message.shop = shops[message.shop_id]
+            message.customer = customers.get(message.customer_id)
+            _decide_and_render(message, now, done, orders, sources)
+            if message.marketing and message.status == Message.Status.SENDING:
+                capped.add(message.customer_id)
+            decided.append(message)
+        update_rows(
+            Message, _CLAIMED, ([*(getattr(m, f) for f in _CLAIMED), m.pk] for m in decided)
+        )
+        publish_many(
+            _event(m, m.status, reason=m.reason)
+            for m in decided
+            if m.status in (Message.Status.SUPPRESSED, Message.Status.FAILED)
+        )
+    return [m for m in decided if m.status == Message.Status.SENDING]
+
+
+def _event(message: Message, status: str, **more) -> DomainEvent:
+    """message.sent, .failed or .suppressed: for outgoing webhooks (ids, never the text)."""
+    return DomainEvent(
+        f"message.{status}",
+        message.shop_id,
+        {
+            "message_id": message.pk,
+            "kind": message.kind,
+            "customer_id": message.customer_id,
+            "order_id": message.order_id,
+            "flow_id": message.flow_id,
+            **more,
+        },
+    )
+
+
+_CLAIMED = [
+    "status",
+    "reason",
+    "due_at",
+    "subject",
+    "html",
+    "text",
+    "attempts",
+    "sending_at",
+    "sent_at",
+    "message_id",
+]
+
+
+def _orders_of(messages: list[Message]) -> dict[int, object]:
+    by_shop: dict[int, set[int]] = {}
+    for message in messages:
+        if message.order_id:
+            by_shop.setdefault(message.shop_id, set()).add(message.order_id)
+    found = {}
+    for shop_id, ids in by_shop.items():
+        found.update(orders_with_items(shop_id, ids))
+    return found
+
+
+def _decide_and_render(
+    message: Message, now: datetime, done: dict[str, int], orders: dict, sources: dict
+) -> None:
+    shop = message.shop
+    try:
+        decision = decide(message, shop, now)
+    except Exception as exc:
+        # Like a broken template: this message fails with the reason, the rest go on.
+        log.exception("message %s could not be decided on", message.pk)
+        message.status = Message.Status.FAILED
+        message.reason = f"could not be decided on: {exc}"[:300]
+        done["failed"] += 1
+        return
+    if decision.suppress:
+        message.status, message.reason = Message.Status.SUPPRESSED, decision.suppress
+        done["suppressed"] += 1
+        return
+    if decision.postpone_until:
+        message.due_at = decision.postpone_until
+        message.reason = "postponed by quiet hours or the frequency cap"
+        done["postponed"] += 1
+        return
+    try:
+        key = (shop.pk, message.kind, message.locale)
+        if key not in sources:
+            sources[key] = source(shop, message.kind, message.locale)
+        order = orders.get(message.order_id) if message.order_id else None
+        rendered = render(sources[key], message_context(message, shop, order=order))
+    except Exception as exc:
+        # A broken template must not block the queue behind it: this one fails with the
+        # reason, shown in the outbox, and the rest go on.
+        log.exception("message %s could not be rendered", message.pk)
+        message.status = Message.Status.FAILED
+        message.reason = f"could not be rendered: {exc}"[:300]
+        done["failed"] += 1
+        return
+    message.subject, message.html, message.text = rendered.subject, rendered.html, rendered.text
+    message.status, message.attempts = Message.Status.SENDING, message.attempts + 1
+    message.sending_at = message.sent_at = now  # sent_at: counts toward the cap now
+    message.message_id = make_msgid(domain=_sender_domain(shop))
+
+
+class _Mailer:
+    """One connection to the mail server for a run of messages, opened when first needed
+    and opened again when the server has dropped it."""
+
+    def __init__(self) -> None:
+        self.connection = None
+
+    def send(self, email: EmailMultiAlternatives) -> object:
+        if self.connection is None:
+            self.connection = get_connection()
+            self.connection.open()
         try:
-            decision = decide(message, message.shop, now)
-        except Exception as exc:
-            # Like a broken template: this message fails with the reason, the rest go on.
-            log.exception("message %s could not be decided on", message.pk)
-            message.status = Message.Status.FAILED
-            message.reason = f"could not be decided on: {exc}"[:300]
-            done["failed"] += 1
-            message.save()
-            return message
-        if decision.suppress:
-            message.status, message.reason = Message.Status.SUPPRESSED, decision.suppress
-            done["suppressed"] += 1
-        elif decision.postpone_until:
-            message.due_at = decision.postpone_until
-            message.reason = "postponed by quiet hours or the frequency cap"
-            done["postponed"] += 1
-        else:
+            self.connection.send_messages([email])
+        except smtplib.SMTPServerDisconnected:
+            # The server hung up while the connection sat idle; it took nothing from us
+            # (a disconnect is noticed before MAIL FROM), so this message may go again.
+            self.close()
+            self.connection = get_connection()
+            self.connection.open()
+            self.connection.send_messages([email])
+        return self.connection
+
+    def close(self) -> None:
+        if self.connection is not None:
             try:
-                rendered = render(
-                    source(message.shop, message.kind, message.locale),
-                    message_context(message, message.shop),
-                )
-            except Exception as exc:
-                # A broken template must not block the queue behind it: this one fails
-                # with the reason, shown in the outbox, and the rest go on.
-                log.exception("message %s could not be rendered", message.pk)
-                message.status = Message.Status.FAILED
-                message.reason = f"could not be rendered: {exc}"[:300]
-                done["failed"] += 1
-                message.save()
-                return message
-            message.subject, message.html, message.text = (
-                rendered.subject,
-                rendered.html,
-                rendered.text,
-            )
-            message.status, message.attempts = Message.Status.SENDING, message.attempts + 1
-            message.sending_at = message.sent_at = now  # sent_at: counts toward the cap now
-            message.message_id = make_msgid(domain=_sender_domain(message.shop))
-        message.save()
-    return message
+                # The server took the mail; a failure saying goodbye must not send it again.
+                self.connection.close()
+            except Exception:
+                log.warning("closing the mail connection failed")
+            self.connection = None
 
 
-def _deliver(message: Message) -> str:
+def _deliver_batch(messages: list[Message], mailer: _Mailer, done: dict[str, int]) -> None:
+    sent: list[list] = []
+    try:
+        for message in messages:
+            outcome = _deliver(message, mailer)
+            if isinstance(outcome, str):
+                done[outcome] += 1
+            else:
+                sent.append(outcome)
+                done["sent"] += 1
+    finally:
+        # Marked together: a crash before this leaves them `sending`, never sent twice.
+        now = timezone.now()
+        update_rows(
+            Message,
+            ["status", "sent_at", "reason", "provider_id"],
+            (
+                [Message.Status.SENT, now, reason, provider_id, pk]
+                for pk, reason, provider_id in sent
+            ),
+        )
+        by_pk = {m.pk: m for m in messages}
+        publish_many(_event(by_pk[pk], Message.Status.SENT) for pk, _note, _id in sent)
+
+
+def _deliver(message: Message, mailer: _Mailer) -> tuple[int, str, str] | str:
+    """Hand one message to the mail server: (id, note, provider's id) when it took it, else
+    what became of it ("retry" or "failed")."""
     try:
         email = build_email(message)
-        connection = get_connection()
-        connection.open()
-    except (smtplib.SMTPException, OSError) as exc:
-        return _failed(message, exc)  # nothing went out: try again later
     except Exception as exc:  # e.g. a header the mail library refuses: retrying won't help
         return _failed(message, exc, retry=False)
     try:
-        try:
-            connection.send_messages([email])
-        except (smtplib.SMTPException, OSError) as exc:
-            return _failed(message, exc)  # refused before the server took it
-        except Exception as exc:
-            return _failed(message, exc, retry=False)
-    finally:
-        try:
-            # The server took the mail; a failure saying goodbye must not send it again.
-            connection.close()
-        except Exception:
-            log.warning("closing the mail connection failed after message %s", message.pk)
+        connection = mailer.send(email)
+    except (smtplib.SMTPException, OSError) as exc:
+        mailer.close()
+        return _failed(message, exc)  # refused before the server took it
+    except Exception as exc:
+        mailer.close()
+        return _failed(message, exc, retry=False)
     status = getattr(email, "anymail_status", None)
     kept = getattr(connection, "keeps_mail", False)
-    Message.objects.filter(pk=message.pk).update(
-        status=Message.Status.SENT,
-        sent_at=timezone.now(),
-        reason="kept in the outbox, not delivered (EMAIL_URL=outbox://)" if kept else "",
-        provider_id=(getattr(status, "message_id", None) or "")[:200],
-    )
-    return "sent"
+    note = "kept in the outbox, not delivered (EMAIL_URL=outbox://)" if kept else ""
+    provider_id = getattr(status, "message_id", None)  # a set when recipients differ
+    return message.pk, note, "" if provider_id is None else str(provider_id)[:200]
 
 
 def _failed(message: Message, exc: Exception, *, retry: bool = True) -> str:
@@ -293,6 +419,7 @@ def _failed(message: Message, exc: Exception, *, retry: bool = True) -> str:
         Message.objects.filter(pk=message.pk).update(
             status=Message.Status.FAILED, reason=error, sent_at=None
         )
+        publish_many([_event(message, Message.Status.FAILED, reason=error)])
         return "failed"
     Message.objects.filter(pk=message.pk).update(
         status=Message.Status.QUEUED,
@@ -307,9 +434,12 @@ def build_email(message: Message) -> EmailMultiAlternatives:
     shop = message.shop
     headers = {"Message-ID": message.message_id, "X-Aftercart-Message": message.dedupe_key}
     if message.marketing:
-        # RFC 8058: mail apps offer "unsubscribe" and POST to the https link, no login.
-        # No mailto: until Aftercart reads incoming mail, nothing would act on it.
-        headers["List-Unsubscribe"] = f"<{links.unsubscribe_url(shop.id, message.to_email)}>"
+        # RFC 8058: mail apps offer "unsubscribe" and POST to the https link, no login. The
+        # mailto: only when a mailbox is set whose mail reaches us (esp.on_inbound).
+        offered = [f"<{links.unsubscribe_url(shop.id, message.to_email)}>"]
+        if mailto := esp.unsubscribe_mailto(shop.id, message.to_email):
+            offered.append(f"<{mailto}>")
+        headers["List-Unsubscribe"] = ", ".join(offered)
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     email = EmailMultiAlternatives(
         subject=message.subject,
@@ -320,6 +450,12 @@ def build_email(message: Message) -> EmailMultiAlternatives:
         headers=headers,
     )
     email.attach_alternative(message.html, "text/html")
+    # For providers through django-anymail (other backends ignore these): our id comes
+    # back in their webhooks; opens and clicks are tracked only when the shop chose to.
+    email.metadata = esp.metadata(message)
+    email.tags = [message.kind]
+    email.track_opens = settings.AFTERCART_TRACK_OPENS
+    email.track_clicks = settings.AFTERCART_TRACK_CLICKS
     return email
 
 

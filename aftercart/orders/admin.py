@@ -99,7 +99,9 @@ class ProductAdmin(ShopScopedAdmin):
         "returnable",
         "consumable",
         "reorder_interval_days",
+        "learned_reorder_interval_days",
     ]
+    readonly_fields = ["learned_reorder_interval_days", "reorder_pairs", "reorder_learned_at"]
     list_filter = ["shop", "returnable", "consumable"]
     search_fields = ["title", "external_id", "category", "vendor"]
     readonly_fields = ["shop", "external_id"]

@@ -6,4 +6,7 @@ class OrdersConfig(AppConfig):
     label = "orders"
 
     def ready(self) -> None:
-        from aftercart.orders import privacy  # noqa: F401  registers the data holder
+        from aftercart.orders import (
+            privacy,  # noqa: F401  registers the data holder
+            tasks,  # noqa: F401  registers the weekly reorder-interval learning
+        )

@@ -18,7 +18,19 @@ class Product(models.Model):
     returnable = models.BooleanField(default=True)
     # Consumables run out; the replenishment reminder uses the typical interval.
     consumable = models.BooleanField(default=False)
+    # Set by the merchant: it always wins over what the history says.
     reorder_interval_days = models.PositiveIntegerField(null=True, blank=True)
+    # Learned from the shop's own orders (orders.replenishment), weekly; never typed in.
+    learned_reorder_interval_days = models.PositiveIntegerField(
+        _("learned reorder interval (days)"),
+        null=True,
+        blank=True,
+        help_text=_("From your orders, weekly; used when you set no interval yourself."),
+    )
+    reorder_pairs = models.PositiveIntegerField(
+        _("reorders learned from"), default=0
+    )  # customers' two orders of the product in a row, counted in the learned interval
+    reorder_learned_at = models.DateTimeField(_("learned at"), null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -27,6 +39,17 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def reorder_interval(self) -> int | None:
+        """Days after which a customer typically runs out: the merchant's, else the learned."""
+        return self.reorder_interval_days or self.learned_reorder_interval_days
+
+    @property
+    def reorder_interval_source(self) -> str:
+        if self.reorder_interval_days:
+            return "set"
+        return "learned" if self.learned_reorder_interval_days else ""
 
 
 class Variant(models.Model):

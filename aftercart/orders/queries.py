@@ -57,6 +57,16 @@ def order_with_items(shop: Shop, pk: int) -> Order | None:
     )
 
 
+def orders_with_items(shop: Shop | int, ids) -> dict[int, Order]:
+    """Several orders as order_with_items reads one, in a few queries: a batch of emails."""
+    found = (
+        Order.objects.filter(shop=shop, pk__in=list(ids))
+        .select_related("customer")
+        .prefetch_related("lines__product", "shipments")
+    )
+    return {order.pk: order for order in found}
+
+
 def order_detail(
     shop: Shop, *, pk: int | None = None, external_id: str | None = None
 ) -> Order | None:

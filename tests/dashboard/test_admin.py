@@ -12,7 +12,7 @@ from tests.dashboard.conftest import make_user, place_order
 def test_every_model_of_ours_is_registered():
     from django.apps import apps
 
-    ours = ["core", "customers", "orders", "integrations"]
+    ours = ["core", "customers", "orders", "integrations", "messaging", "webhooks"]
     missing = [
         m.__name__
         for label in ours

@@ -31,6 +31,8 @@ def test_a_flow_is_drawn_step_by_step(shop, loop, staff_client):
     assert html.index("send check_in") < html.index("only if not_refunded")
     assert html.index("only if not_refunded") < html.index("send review_request")
     assert "control group: 10 %" in html
+    # The lift report sits on the flow's page; a new shop is told it is too early.
+    assert "Too small to tell yet" in html
 
 
 def test_pausing_stops_new_enrolments(shop, loop, staff_client):

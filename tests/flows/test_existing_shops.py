@@ -1,0 +1,60 @@
+"""Shops made before the loop grew get its new flows, and keep what their merchant edited."""
+
+import importlib
+
+import pytest
+from django.apps import apps
+
+from aftercart.core.services import create_shop
+from aftercart.flows.defaults import DEFAULT_LOOP
+from aftercart.flows.models import Flow
+from aftercart.flows.services import save_flow
+
+pytestmark = pytest.mark.django_db
+upgrade = importlib.import_module("aftercart.flows.migrations.0003_default_loop_additions")
+
+
+def shop_as_it_was(slug, after_delivery):
+    """A shop with the default loop as it was installed before this migration."""
+    shop, _ = create_shop(slug, name=slug.title())
+    for key, definition in DEFAULT_LOOP.items():
+        if key not in upgrade.NEW_FLOWS:
+            save_flow(shop, key, after_delivery if key == "after-delivery" else definition)
+    return shop
+
+
+def current(shop, key):
+    return Flow.objects.select_related("version").get(shop=shop, key=key).version
+
+
+def test_the_migration_installs_what_the_defaults_say_today():
+    # A change to the default loop needs a migration of its own for the shops made before.
+    for key, copied in upgrade.NEW_FLOWS.items():
+        assert copied == DEFAULT_LOOP[key], key  # noqa: SIM300  the copy is what is checked
+    assert upgrade.AFTER_DELIVERY == DEFAULT_LOOP["after-delivery"]  # noqa: SIM300
+
+
+def test_an_old_shop_gets_the_new_flows_and_the_hold():
+    shop = shop_as_it_was("roastery", upgrade.OLD_AFTER_DELIVERY)
+    before = current(shop, "after-delivery").number
+
+    upgrade.add_to_existing_shops(apps, None)
+
+    assert set(Flow.objects.filter(shop=shop).values_list("key", flat=True)) == set(DEFAULT_LOOP)
+    assert current(shop, "replenishment").definition == DEFAULT_LOOP["replenishment"]
+    after = current(shop, "after-delivery")
+    assert after.definition == DEFAULT_LOOP["after-delivery"]
+    assert after.number == before + 1  # a new version: running enrolments keep theirs
+    trigger = Flow.objects.get(shop=shop, key="referral-after-review").trigger
+    assert trigger == "review.submitted"
+
+
+def test_a_flow_the_merchant_edited_is_hers():
+    edited = {**upgrade.OLD_AFTER_DELIVERY, "name": "Our own after-delivery"}
+    shop = shop_as_it_was("teahouse", edited)
+
+    upgrade.add_to_existing_shops(apps, None)
+    upgrade.add_to_existing_shops(apps, None)  # twice: nothing more
+
+    assert current(shop, "after-delivery").definition == edited
+    assert Flow.objects.filter(shop=shop, key="replenishment").count() == 1
