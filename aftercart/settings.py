@@ -92,7 +92,8 @@ def _email(url: str) -> dict:
             "EMAIL_BACKEND": f"anymail.backends.{esp}.EmailBackend",
             "ANYMAIL": {
                 f"{esp.upper()}_{name.upper()}": values[-1]
-                for name, values in parse_qs(parsed.query).items()
+                # "+" is a character of many keys, not a space.
+                for name, values in parse_qs(parsed.query.replace("+", "%2B")).items()
             },
         }
     if scheme not in {"smtp", "smtps", "submission"}:

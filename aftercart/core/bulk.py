@@ -13,12 +13,12 @@ Only for services that validate their input first: nothing here checks a value.
 """
 
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from json import dumps
 from typing import Any
 
-from django.db import connection, models
+from django.db import DatabaseError, connection, models
 from django.utils import timezone
 
 # Field types whose values the drivers take as they are (after the adapters below).
@@ -189,12 +189,16 @@ def _execute_many(
 def _scratch(table: str, names: str):
     """A temporary table shaped like `table`'s columns, for COPY; dropped after use.
 
-    If anything fails the transaction (or savepoint) rolls back, and the table with it.
+    Dropped also when the COPY or the statement fails: outside a transaction nothing
+    would roll it back, and the next use on this connection would find it there.
     """
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE TEMP TABLE _bulk AS SELECT {names} FROM {table} WITH NO DATA")  # noqa: S608
-        yield cursor
-        cursor.execute("DROP TABLE _bulk")
+        try:
+            yield cursor
+        finally:
+            with suppress(DatabaseError):  # in a failed transaction: its rollback drops it
+                cursor.execute("DROP TABLE IF EXISTS _bulk")
 
 
 def _copy(sql: str, columns: list[models.Field], rows: list[Sequence[Any]], constant: tuple):

@@ -127,18 +127,22 @@ def _apply(customer: Customer, data: CustomerData) -> bool:
     return changed
 
 
+_WEIGHT = {Suppression.Reason.BOUNCED: 3, Suppression.Reason.COMPLAINED: 2}
+
+
 def suppress(shop: Shop, email: str, reason: str, *, detail: str = "") -> Suppression:
     """Stop marketing mail to this address (unsubscribed, bounced, marked as spam).
 
     By address, so it holds whether or not the address belongs to a customer. Suppressing
-    an address twice keeps the first reason, except that a complaint outranks the rest.
+    an address twice keeps the weightier reason: a bounce (no mail at all goes to an
+    address that does not exist), then a complaint, then the rest.
     """
     email = (email or "").strip().lower()
     with transaction.atomic():
         row, created = Suppression.objects.select_for_update().get_or_create(
             shop=shop, email=email, defaults={"reason": reason, "detail": detail[:300]}
         )
-        if not created and reason == Suppression.Reason.COMPLAINED and row.reason != reason:
+        if not created and _WEIGHT.get(reason, 0) > _WEIGHT.get(row.reason, 0):
             row.reason, row.detail = reason, detail[:300]
             row.save(update_fields=["reason", "detail"])
     if created:

@@ -39,6 +39,7 @@ from typing import Any
 from aftercart.flows import predicates
 from aftercart.messaging.kinds import KINDS
 from aftercart.orders.replenishment import REMINDER_HORIZON
+from aftercart.webhooks.event_types import EventTypeProblem, check_name
 
 TRIGGERS = {
     "order.placed": "order",
@@ -236,6 +237,10 @@ def _step(where: str, raw: Any) -> Step:
             raise DefinitionError(
                 f"{where}.event: a webhook step needs an event name like flow.vip_reached"
             )
+        try:
+            check_name(event)  # what the webhooks will accept when the step runs
+        except EventTypeProblem as exc:
+            raise DefinitionError(f"{where}.event: {exc}") from None
         return Step("action", action="webhook", args={"event": event})
     tag = raw.get("tag")
     if not isinstance(tag, str) or not tag.strip():

@@ -306,7 +306,12 @@ def _end(enrolment_id: int, status: str, reason: str) -> None:
         _finish(enrolment, now, status, reason)
 
 
-def _finish(enrolment: Enrolment, now: datetime, status: str, reason: str = "") -> None:
+def _finish(
+    enrolment: Enrolment, now: datetime, status: str, reason: str = "", *, withdraw: bool = True
+) -> None:
+    """End the enrolment. `withdraw`: its emails not sent yet are not sent either (an exit
+    event, unsubscribing); a condition that fails later in the flow keeps what came
+    before it (a confirmation queued a step earlier still goes)."""
     enrolment.status, enrolment.exit_reason, enrolment.ended_at = status, reason[:200], now
     enrolment.waiting, enrolment.next_run_at, enrolment.waiting_since = False, None, None
     enrolment.history.append(_entry(now, enrolment.step, reason or "completed"))
@@ -315,7 +320,7 @@ def _finish(enrolment: Enrolment, now: datetime, status: str, reason: str = "") 
     # after the customer left the flow: a win-back after she ordered again. Only a flow
     # that queued one can have one (most exits come before the first email).
     queued = any("queued (email" in entry["what"] for entry in enrolment.history)
-    if status == Enrolment.Status.EXITED and queued:
+    if status == Enrolment.Status.EXITED and queued and withdraw:
         withdraw_queued(enrolment.shop_id, f"flow:{enrolment.pk}:", f"the flow ended: {reason}")
 
 
@@ -390,7 +395,9 @@ def _run_steps(enrolment: Enrolment, definition: Definition, now: datetime) -> N
                 )
                 enrolment.step += 2
                 continue
-            _finish(enrolment, now, Enrolment.Status.EXITED, f"{step.predicate}: no")
+            _finish(
+                enrolment, now, Enrolment.Status.EXITED, f"{step.predicate}: no", withdraw=False
+            )
             return
         elif step.kind == "send":
             _send(enrolment, step, now)
@@ -480,6 +487,20 @@ def _reorder_due(enrolment: Enrolment) -> datetime | None:
     return enrolment._reorder_read[0]
 
 
+def _failed_step(enrolment_id: int, now: datetime, exc: Exception) -> None:
+    """A step that raised: tried again later (not at once: the run would pick it up again
+    and again), noted in the history, and after GIVE_UP_AFTER failures the end of it."""
+    enrolment = Enrolment.objects.get(pk=enrolment_id)
+    what = f"step failed: {type(exc).__name__}: {exc}"[:300]
+    enrolment.history.append(_entry(now, enrolment.step, what))
+    failures = sum(1 for e in enrolment.history if e["what"].startswith("step failed:"))
+    if failures >= GIVE_UP_AFTER:
+        _finish(enrolment, now, Enrolment.Status.EXITED, f"a step failed {failures} times")
+        return
+    enrolment.next_run_at = now + RETRY_AFTER_ERROR
+    enrolment.save(update_fields=["history", "next_run_at"])
+
+
 def _wait_until(step: Step, enrolment: Enrolment, now: datetime) -> datetime:
     """When the wait ends. A hold has no set end (its conditions end it): `now`."""
     if step.hold_until:
@@ -522,6 +543,7 @@ def next_due_at() -> datetime | None:
 
 RUN_BATCH = 100  # enrolments advanced in one transaction
 RETRY_AFTER_ERROR = timedelta(minutes=10)
+GIVE_UP_AFTER = 5  # failures of a step before the customer leaves the flow
 
 
 def run_due(*, limit: int | None = None) -> int:
@@ -554,10 +576,7 @@ def _advance_batch(size: int) -> int:
             try:
                 with transaction.atomic():  # one enrolment's failure undoes only its own steps
                     _run_steps(enrolment, definition_of(enrolment.version), now)
-            except Exception:
+            except Exception as exc:
                 log.exception("enrolment %s could not advance; trying again later", enrolment.pk)
-                # Not due again at once: this loop would pick it up again and again.
-                Enrolment.objects.filter(pk=enrolment.pk).update(
-                    next_run_at=now + RETRY_AFTER_ERROR
-                )
+                _failed_step(enrolment.pk, now, exc)
     return len(batch)

@@ -67,7 +67,7 @@ def read_flow(text: str | bytes, fmt: str | None = None) -> tuple[str, dict]:
         raise TransferError("a flow is an object with key, name, trigger and steps")
     try:
         # What is saved is JSON (FlowVersion.definition): YAML's dates and the like are not.
-        json.dumps(document)
+        json.dumps(document, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise TransferError(f"{exc}: put dates and other such values in quotes") from None
     definition = dict(document)

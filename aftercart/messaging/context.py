@@ -37,13 +37,15 @@ def message_context(message: Message, shop: Shop, *, order=None) -> dict:
         ]
     extra = dict(message.extra or {})
     return {
-        "shop": shop,
+        # Rows as plain values: a template (which a shop member may now edit) must not walk
+        # relations, e.g. shop.members.all to every member's password hash.
+        "shop": plain(shop),
         "shop_currency": shop.currency,
-        "customer": customer,
-        "order": order,
+        "customer": plain(customer),
+        "order": plain(order),
         "items": items,
         "reorder_items": reorder_items,
-        "shipment": shipment,
+        "shipment": plain(shipment),
         "marketing": message.marketing,
         "expected_delivery": extra.pop("expected_delivery", ""),
         "links": {
@@ -55,3 +57,12 @@ def message_context(message: Message, shop: Shop, *, order=None) -> dict:
         },
         **extra,
     }
+
+
+def plain(row) -> dict | None:
+    """A model row's own fields (no relations, no methods) for a template."""
+    if row is None:
+        return None
+    values = {f.attname: getattr(row, f.attname) for f in row._meta.concrete_fields}
+    values["pk"] = row.pk
+    return values

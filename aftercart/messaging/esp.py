@@ -53,12 +53,43 @@ def on_tracking(sender, event, esp_name: str, **kwargs) -> None:
     message = _message_of(event)
     detail = f"{esp_name}: {event.description or event.reject_reason or event.event_type}"
     with transaction.atomic():
-        for shop in _shops_of(message, event.recipient):
-            suppress(shop, event.recipient, reason, detail=detail)
         if message is not None:
             Message.objects.filter(pk=message.pk).update(
                 reason=f"{event.event_type} ({detail})"[:300]
             )
+        if reason == Suppression.Reason.BOUNCED and not _address_is_dead(event, esp_name):
+            return  # a full mailbox, a server down for a day: noted on the email only
+        for shop in _shops_of(message, event.recipient, reason):
+            suppress(shop, event.recipient, reason, detail=detail)
+
+
+def _address_is_dead(event, esp_name: str) -> bool:
+    """A hard bounce: the provider says so, or, when it does not say, the address bounced
+    before too. Providers report soft bounces (a full mailbox) as bounces as well."""
+    raw = event.esp_event if isinstance(event.esp_event, dict) else {}
+    name = esp_name.lower()
+    says: bool | None = None
+    if name == "postmark":
+        says = raw.get("Type") == "HardBounce"
+    elif name in ("brevo", "sendinblue"):
+        says = raw.get("event") == "hard_bounce"
+    elif name == "mailgun":
+        severity = (raw.get("event-data") or {}).get("severity")
+        says = severity == "permanent" if severity else None
+    elif name == "sendgrid":
+        says = raw.get("type") == "bounce"  # "blocked" is the receiving server's mood
+    elif event.reject_reason in ("timed_out", "blocked", "other"):
+        says = False
+    if says is not None:
+        return says
+    return (
+        Message.objects.filter(
+            to_email=event.recipient.strip().lower(), reason__startswith="bounced"
+        )
+        .exclude(message_id="")
+        .count()
+        > 1  # this one is noted already
+    )
 
 
 def _message_of(event) -> Message | None:
@@ -72,11 +103,13 @@ def _message_of(event) -> Message | None:
     return None
 
 
-def _shops_of(message: Message | None, address: str) -> list[Shop]:
+def _shops_of(message: Message | None, address: str, reason: str) -> list[Shop]:
     if message is not None:
         return [message.shop]
-    # An event about a message we cannot find (sent before metadata, by another tool on
-    # the same account): an address that bounces bounces for every shop that mails it.
+    if reason != Suppression.Reason.BOUNCED:
+        return []  # a complaint about mail we cannot find is not ours to act on
+    # A bounce of a message we cannot find (sent before metadata, by another tool on the
+    # same account): an address that does not exist does not exist for any shop.
     ids = Customer.objects.filter(email=address.strip().lower()).values_list("shop_id")
     return list(Shop.objects.filter(pk__in=ids))
 

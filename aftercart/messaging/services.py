@@ -11,13 +11,15 @@ once, rather than twice).
 
 import logging
 import smtplib
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import formataddr, make_msgid, parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from aftercart.core import schedule
@@ -186,11 +188,14 @@ def send_due(*, limit: int | None = None, batch: int = BATCH) -> dict[str, int]:
     """Send every message that is due; returns how many were sent, held, postponed, failed.
 
     Messages are claimed a batch at a time (decided and rendered, and committed as
-    `sending`), then handed to the mail server one by one over one connection, and marked
-    `sent` together. A crash in between leaves them `sending`: never sent twice by itself.
+    `sending`), then handed to the mail server one by one over one connection, each marked
+    `sent` as soon as the server took it. A crash in between leaves one `sending`: never
+    sent twice by itself.
     """
-    done = {"sent": 0, "suppressed": 0, "postponed": 0, "failed": 0, "retry": 0}
-    mailer = _Mailer()
+    done = {"sent": 0, "suppressed": 0, "postponed": 0, "failed": 0, "retry": 0, "unknown": 0}
+    # The backend first: a mistake in EMAIL_URL (a provider that does not exist, a setting
+    # it needs) stops here with every message still queued, not failed one by one.
+    mailer = _Mailer(get_connection())
     try:
         while limit is None or sum(done.values()) < limit:
             size = batch if limit is None else min(batch, limit - sum(done.values()))
@@ -219,10 +224,17 @@ def _claim_batch(done: dict[str, int], size: int) -> list[Message] | None:
         # One decision at a time per customer, so two workers cannot both fill the cap; and
         # the customer as she is now (consent may have changed since the message was
         # queued). Locked in id order, so two workers never wait for each other in a circle.
-        customers = Customer.objects.select_for_update().in_bulk(
-            sorted({m.customer_id for m in messages if m.customer_id})
-        )
-        orders = _orders_of(messages)
+        customers = {
+            c.pk: c
+            for c in Customer.objects.select_for_update()
+            .filter(pk__in={m.customer_id for m in messages if m.customer_id})
+            .order_by("pk")
+        }
+        try:
+            orders = _orders_of(messages)
+        except DatabaseError:
+            log.exception("the orders of a batch of emails could not be read")
+            orders = {}  # each message reads its own, and fails alone if it must
         sources: dict[tuple, Source] = {}
         capped: set[int] = set()
         decided = []
@@ -233,7 +245,16 @@ def _claim_batch(done: dict[str, int], size: int) -> list[Message] | None:
                 continue
             message.shop = shops[message.shop_id]
             message.customer = customers.get(message.customer_id)
-            _decide_and_render(message, now, done, orders, sources)
+            try:
+                # A savepoint each: a database error (a lock timeout) fails this message,
+                # not the transaction the whole batch is in.
+                with transaction.atomic():
+                    _decide_and_render(message, now, done, orders, sources)
+            except DatabaseError as exc:
+                log.exception("message %s could not be decided on", message.pk)
+                message.status = Message.Status.FAILED
+                message.reason = f"could not be decided on: {exc}"[:300]
+                done["failed"] += 1
             if message.marketing and message.status == Message.Status.SENDING:
                 capped.add(message.customer_id)
             decided.append(message)
@@ -332,82 +353,128 @@ def _decide_and_render(
 
 
 class _Mailer:
-    """One connection to the mail server for a run of messages, opened when first needed
-    and opened again when the server has dropped it."""
+    """One connection to the mail server for a run of messages, opened when first needed;
+    one that sat idle is checked (NOOP) before it is used again, and opened anew when the
+    server has dropped it. A message is never handed over twice."""
 
-    def __init__(self) -> None:
-        self.connection = None
+    IDLE = 5.0  # seconds unused before the connection is checked
+
+    def __init__(self, connection) -> None:
+        self.connection = connection
+        self.opened = False
+        self.used_at = 0.0
+
+    def ready(self) -> None:
+        """Open the connection (again), before a message is handed over: a failure here
+        means nothing went out."""
+        if self.opened and time.monotonic() - self.used_at > self.IDLE and not self._alive():
+            self.close()
+        if not self.opened:
+            self.connection.open()
+            self.opened = True
 
     def send(self, email: EmailMultiAlternatives) -> object:
-        if self.connection is None:
-            self.connection = get_connection()
-            self.connection.open()
-        try:
-            self.connection.send_messages([email])
-        except smtplib.SMTPServerDisconnected:
-            # The server hung up while the connection sat idle; it took nothing from us
-            # (a disconnect is noticed before MAIL FROM), so this message may go again.
-            self.close()
-            self.connection = get_connection()
-            self.connection.open()
-            self.connection.send_messages([email])
+        self.connection.send_messages([email])
+        self.used_at = time.monotonic()
         return self.connection
 
+    def _alive(self) -> bool:
+        smtp = getattr(self.connection, "connection", None)
+        if not isinstance(smtp, smtplib.SMTP):
+            return True  # an API backend: each send is a request of its own
+        try:
+            return smtp.noop()[0] == 250
+        except (smtplib.SMTPException, OSError):
+            return False
+
     def close(self) -> None:
-        if self.connection is not None:
+        if self.opened:
             try:
                 # The server took the mail; a failure saying goodbye must not send it again.
                 self.connection.close()
             except Exception:
                 log.warning("closing the mail connection failed")
-            self.connection = None
+            self.opened = False
+
+
+BATCH_SECONDS = 120.0  # a batch hands over no more after this; the rest go back to the queue
 
 
 def _deliver_batch(messages: list[Message], mailer: _Mailer, done: dict[str, int]) -> None:
-    sent: list[list] = []
+    started, handed = time.monotonic(), 0
     try:
         for message in messages:
+            if time.monotonic() - started > BATCH_SECONDS:
+                break  # a slow server: well before they would look stuck (STUCK_AFTER)
+            handed += 1
             outcome = _deliver(message, mailer)
-            if isinstance(outcome, str):
+            if outcome is not None:
                 done[outcome] += 1
-            else:
-                sent.append(outcome)
-                done["sent"] += 1
+                continue
+            done["sent"] += 1
     finally:
-        # Marked together: a crash before this leaves them `sending`, never sent twice.
-        now = timezone.now()
-        update_rows(
-            Message,
-            ["status", "sent_at", "reason", "provider_id"],
-            (
-                [Message.Status.SENT, now, reason, provider_id, pk]
-                for pk, reason, provider_id in sent
-            ),
-        )
-        by_pk = {m.pk: m for m in messages}
-        publish_many(_event(by_pk[pk], Message.Status.SENT) for pk, _note, _id in sent)
+        # Not handed to the server (the batch ran out of time, or this worker is stopping):
+        # back to the queue, as they were before they were claimed.
+        rest = [m.pk for m in messages[handed:]]
+        if rest:
+            Message.objects.filter(pk__in=rest, status=Message.Status.SENDING).update(
+                status=Message.Status.QUEUED, sent_at=None, attempts=F("attempts") - 1
+            )
 
 
-def _deliver(message: Message, mailer: _Mailer) -> tuple[int, str, str] | str:
-    """Hand one message to the mail server: (id, note, provider's id) when it took it, else
-    what became of it ("retry" or "failed")."""
+def _deliver(message: Message, mailer: _Mailer) -> str | None:
+    """Hand one message to the mail server and mark it `sent`; None when it went, else what
+    became of it ("retry", "failed", or "unknown": left `sending`)."""
     try:
         email = build_email(message)
     except Exception as exc:  # e.g. a header the mail library refuses: retrying won't help
         return _failed(message, exc, retry=False)
     try:
-        connection = mailer.send(email)
-    except (smtplib.SMTPException, OSError) as exc:
-        mailer.close()
-        return _failed(message, exc)  # refused before the server took it
+        mailer.ready()
     except Exception as exc:
         mailer.close()
-        return _failed(message, exc, retry=False)
+        return _failed(message, exc)  # the server could not be reached: nothing went out
+    try:
+        connection = mailer.send(email)
+    except Exception as exc:
+        mailer.close()
+        return _refused(message, exc)
     status = getattr(email, "anymail_status", None)
     kept = getattr(connection, "keeps_mail", False)
-    note = "kept in the outbox, not delivered (EMAIL_URL=outbox://)" if kept else ""
     provider_id = getattr(status, "message_id", None)  # a set when recipients differ
-    return message.pk, note, "" if provider_id is None else str(provider_id)[:200]
+    Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
+        status=Message.Status.SENT,
+        sent_at=timezone.now(),
+        reason="kept in the outbox, not delivered (EMAIL_URL=outbox://)" if kept else "",
+        provider_id="" if provider_id is None else str(provider_id)[:200],
+    )
+    publish_many([_event(message, Message.Status.SENT)])
+    return None
+
+
+def _refused(message: Message, exc: Exception) -> str:
+    """What a failure while handing a message over means for it.
+
+    An answer from the server says what happened: a 4xx (or an API's 429 or 5xx) took
+    nothing and asks for later; a 5xx (an API's other 4xx) will never take it. No answer
+    (the line dropped, a timeout) and it may have gone out: it is left `sending` for the
+    merchant to decide, never sent again by itself."""
+    smtp_code = getattr(exc, "smtp_code", None)
+    api_status = getattr(exc, "status_code", None)  # django-anymail: the provider's answer
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [answer[0] for answer in exc.recipients.values()]
+        smtp_code = 450 if codes and all(400 <= c < 500 for c in codes) else 550
+    if smtp_code:
+        return _failed(message, exc, retry=smtp_code < 500)
+    if api_status:
+        return _failed(message, exc, retry=api_status == 429 or api_status >= 500)
+    if isinstance(exc, smtplib.SMTPException | OSError):
+        log.warning("message %s: unknown whether it went out: %s", message.pk, exc)
+        Message.objects.filter(pk=message.pk).update(
+            reason=f"unknown whether it went out ({type(exc).__name__}: {exc})"[:300]
+        )
+        return "unknown"
+    return _failed(message, exc, retry=False)  # refused before sending (a bad address …)
 
 
 def _failed(message: Message, exc: Exception, *, retry: bool = True) -> str:
@@ -514,8 +581,9 @@ def withdraw_for_customers(
     ).update(status=Message.Status.SUPPRESSED, reason=reason[:300])
 
 
-def preview(shop: Shop, kind: str, locale: str) -> Rendered | None:
-    """The email as a customer would get it now, filled in with the shop's latest order.
+def preview(shop: Shop, kind: str, locale: str, *, draft: Source | None = None) -> Rendered | None:
+    """The email as a customer would get it now, filled in with the shop's latest order
+    (with `draft`: as it would be with that text, before it is saved).
 
     None when the shop has no order with a customer yet: there is nothing to fill it with.
     """
@@ -523,7 +591,8 @@ def preview(shop: Shop, kind: str, locale: str) -> Rendered | None:
     message = _sample_message(shop, spec.key, locale)
     if message is None:
         return None
-    return render(source(shop, spec.key, locale), message_context(message, shop))
+    text = draft or source(shop, spec.key, locale)
+    return render(text, message_context(message, shop))
 
 
 def send_test(shop: Shop, kind: str, locale: str, to_email: str) -> None:

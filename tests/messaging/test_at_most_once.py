@@ -50,7 +50,14 @@ def test_a_worker_killed_after_sending_leaves_the_message_for_the_merchant(shop,
     message.refresh_from_db()
     assert message.status == Message.Status.SENDING
     # The next worker does not send it again by itself.
-    assert send_due() == {"sent": 0, "suppressed": 0, "postponed": 0, "failed": 0, "retry": 0}
+    assert send_due() == {
+        "sent": 0,
+        "suppressed": 0,
+        "postponed": 0,
+        "failed": 0,
+        "retry": 0,
+        "unknown": 0,
+    }
     assert len(inbox.messages) == 1
 
     # After a while it is shown to the merchant, who decides: it did arrive.

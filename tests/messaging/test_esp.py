@@ -170,3 +170,24 @@ def test_the_email_url_names_any_provider_and_its_settings():
     }
     with pytest.raises(ValueError, match="anymail://<provider>"):
         _email("anymail://../evil")
+
+
+def test_a_soft_bounce_is_noted_but_stops_nothing(shop, provider, client):
+    order, message = sent_confirmation(shop)
+    soft = {**bounce(message, "SoftBounce"), "Name": "Soft bounce", "Description": "Mailbox full"}
+    assert post(client, "/esp/postmark/tracking/", soft).status_code == 200
+    assert not Suppression.objects.exists()
+    message.refresh_from_db()
+    assert message.reason.startswith("bounced")
+    again, _ = confirm(shop, order, key="second")
+    send_due()
+    again.refresh_from_db()
+    assert again.status == Message.Status.SENT
+
+
+def test_a_complaint_after_a_bounce_keeps_the_address_blocked_for_all_mail(shop, provider, client):
+    _order, message = sent_confirmation(shop)
+    post(client, "/esp/postmark/tracking/", bounce(message))
+    complaint = {**bounce(message, "SpamComplaint"), "RecordType": "SpamComplaint"}
+    post(client, "/esp/postmark/tracking/", complaint)
+    assert Suppression.objects.get(shop=shop).reason == Suppression.Reason.BOUNCED
