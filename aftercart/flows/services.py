@@ -561,16 +561,20 @@ def run_due(*, limit: int | None = None) -> int:
 
 def _advance_batch(size: int) -> int:
     now = timezone.now()
+    paused = list(Flow.objects.filter(status=Flow.Status.PAUSED).values_list("pk", flat=True))
     with transaction.atomic():
+        # The ids first, in the order of the (status, next_run_at) index and without a
+        # join: with one, PostgreSQL sorted every due enrolment (300,000) for each batch.
+        due = Enrolment.objects.select_for_update(skip_locked=True).filter(
+            status=Enrolment.Status.ACTIVE, next_run_at__lte=now
+        )
+        if paused:
+            due = due.exclude(flow_id__in=paused)
+        ids = list(due.order_by("next_run_at").values_list("pk", flat=True)[:size])
         batch = list(
-            Enrolment.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(
-                status=Enrolment.Status.ACTIVE,
-                next_run_at__lte=now,
-                flow__status=Flow.Status.ACTIVE,
-            )
+            Enrolment.objects.filter(pk__in=ids)
             .select_related("version", "flow", "shop", "customer")
-            .order_by("next_run_at")[:size]
+            .order_by("next_run_at")
         )
         for enrolment in batch:
             try:

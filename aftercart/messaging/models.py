@@ -77,6 +77,7 @@ class Message(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "due_at"]),
+            models.Index(fields=["status", "-priority", "due_at"], name="messaging_due_in_order"),
             models.Index(fields=["customer", "marketing", "sent_at"]),
             models.Index(fields=["shop", "-created_at"]),
         ]

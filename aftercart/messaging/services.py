@@ -213,10 +213,12 @@ def _claim_batch(done: dict[str, int], size: int) -> list[Message] | None:
     when nothing was due."""
     now = timezone.now()
     with transaction.atomic():
+        # In the order of the (status, -priority, due_at) index: no sort of every queued
+        # message (a backlog of 100,000) for each batch.
         messages = list(
-            Message.objects.select_for_update(skip_locked=True, of=("self",))
+            Message.objects.select_for_update(skip_locked=True)
             .filter(status=Message.Status.QUEUED, due_at__lte=now)
-            .order_by("-priority", "due_at", "id")[:size]
+            .order_by("-priority", "due_at")[:size]
         )
         if not messages:
             return None
