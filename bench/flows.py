@@ -23,7 +23,6 @@ import os
 import shutil
 import signal
 import smtplib
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,22 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 PG_DEFAULT = "postgres://postgres@127.0.0.1:5432/aftercart_bench_flows"
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"the SMTP sink did not start on port {port}")
+from bench.intake import free_port, wait_for_port  # noqa: E402
 
 
 def progress(label: str, done: int, total: int, started: float) -> None:
