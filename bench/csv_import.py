@@ -28,6 +28,8 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.databases import drop_postgres, fresh_postgres  # noqa: E402
+
 SHOPIFY_HEADER = [
     "Name",
     "Email",
@@ -290,7 +292,7 @@ def run_one(lines: int, fmt: str, postgres_url: str | None, workers: int | None)
     os.environ["DJANGO_SETTINGS_MODULE"] = "aftercart.settings"
     database = None
     if postgres_url:
-        database = _fresh_postgres(postgres_url)
+        database = fresh_postgres(postgres_url)
         os.environ["DATABASE_URL"] = database
     else:
         os.environ.pop("DATABASE_URL", None)
@@ -345,7 +347,7 @@ def run_one(lines: int, fmt: str, postgres_url: str | None, workers: int | None)
         from django.db import connections
 
         connections.close_all()
-        _drop_postgres(database)
+        drop_postgres(database)
     return result
 
 
@@ -361,25 +363,6 @@ def _cpu_seconds() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF)
     parts = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + parts.ru_utime + parts.ru_stime
-
-
-def _fresh_postgres(url: str) -> str:
-    import psycopg
-
-    name = f"aftercart_bench_{os.getpid()}"
-    base = url.rsplit("/", 1)[0]
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name}")
-        conn.execute(f"CREATE DATABASE {name}")
-    return f"{base}/{name}"
-
-
-def _drop_postgres(url: str) -> None:
-    import psycopg
-
-    base, name = url.rsplit("/", 1)
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def main() -> None:

@@ -28,6 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.databases import drop_postgres, fresh_postgres  # noqa: E402
+
 
 def setup(postgres_url: str | None) -> str | None:
     os.environ["AFTERCART_DATA_DIR"] = tempfile.mkdtemp(prefix="aftercart-bench-")
@@ -35,7 +37,7 @@ def setup(postgres_url: str | None) -> str | None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "aftercart.settings"
     database = None
     if postgres_url:
-        database = _fresh_postgres(postgres_url)
+        database = fresh_postgres(postgres_url, "aftercart_bench_report")
         os.environ["DATABASE_URL"] = database
     else:
         os.environ.pop("DATABASE_URL", None)
@@ -178,26 +180,7 @@ def run(enrolments: int, postgres_url: str | None) -> None:
             from django.db import connections
 
             connections.close_all()
-            _drop_postgres(database)
-
-
-def _fresh_postgres(url: str) -> str:
-    import psycopg
-
-    name = f"aftercart_bench_report_{os.getpid()}"
-    base = url.rsplit("/", 1)[0]
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name}")
-        conn.execute(f"CREATE DATABASE {name}")
-    return f"{base}/{name}"
-
-
-def _drop_postgres(url: str) -> None:
-    import psycopg
-
-    base, name = url.rsplit("/", 1)
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            drop_postgres(database)
 
 
 def main() -> None:

@@ -33,6 +33,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.databases import drop_postgres, fresh_postgres  # noqa: E402
+
 START = datetime(2024, 1, 1, tzinfo=UTC)
 
 
@@ -114,7 +117,7 @@ def run_one(copies: int, postgres_url: str | None) -> dict:
     os.environ["AFTERCART_DATA_DIR"] = data_dir
     os.environ.setdefault("SECRET_KEY", "bench-not-secret")
     os.environ["DJANGO_SETTINGS_MODULE"] = "aftercart.settings"
-    database = _fresh_postgres(postgres_url) if postgres_url else None
+    database = fresh_postgres(postgres_url, "aftercart_steps_bench") if postgres_url else None
     if database:
         os.environ["DATABASE_URL"] = database
     else:
@@ -208,27 +211,8 @@ def run_one(copies: int, postgres_url: str | None) -> dict:
         from django.db import connections
 
         connections.close_all()
-        _drop_postgres(database)
+        drop_postgres(database)
     return result
-
-
-def _fresh_postgres(url: str) -> str:
-    import psycopg
-
-    name = f"aftercart_steps_bench_{os.getpid()}"
-    base = url.rsplit("/", 1)[0]
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name}")
-        conn.execute(f"CREATE DATABASE {name}")
-    return f"{base}/{name}"
-
-
-def _drop_postgres(url: str) -> None:
-    import psycopg
-
-    base, name = url.rsplit("/", 1)
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def main() -> None:
