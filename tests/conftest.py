@@ -111,11 +111,13 @@ class Inbox:
 
     def __init__(self):
         self.messages: list[email.message.EmailMessage] = []
+        self.recipients: list[list[str]] = []  # the envelope's, per message
         self.arrived = threading.Condition()
 
     async def handle_DATA(self, server, session, envelope):
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.arrived:
+            self.recipients.append(list(envelope.rcpt_tos))
             self.messages.append(parsed)
             self.arrived.notify_all()
         return "250 OK"

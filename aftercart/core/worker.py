@@ -19,7 +19,7 @@ from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
-from aftercart.core import schedule
+from aftercart.core import schedule, stopping
 from aftercart.core.models import WorkerHeartbeat
 
 log = logging.getLogger(__name__)
@@ -111,6 +111,7 @@ class PatientWorker(Worker):
     def shutdown(self, signum, frame) -> None:
         if not self.running and signum == signal.SIGTERM:
             return
+        stopping.request()  # a long drain ends after its current batch
         super().shutdown(signum, frame)
 
 

@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
-from aftercart.core import schedule
+from aftercart.core import schedule, stopping
+from aftercart.core.bulk import update_rows
 from aftercart.core.events import DomainEvent
 from aftercart.core.models import Shop
 from aftercart.customers.services import local_zone, tag_customer
@@ -29,8 +30,8 @@ from aftercart.messaging.services import (
     withdraw_for_customers,
     withdraw_queued,
 )
-from aftercart.orders.queries import order_facts
-from aftercart.orders.replenishment import reorder_due_at
+from aftercart.orders.queries import order_facts, order_locales
+from aftercart.orders.replenishment import orders_with_consumables, reorder_due_at
 from aftercart.webhooks.services import send_event
 
 log = logging.getLogger(__name__)
@@ -315,13 +316,35 @@ def _finish(
     enrolment.status, enrolment.exit_reason, enrolment.ended_at = status, reason[:200], now
     enrolment.waiting, enrolment.next_run_at, enrolment.waiting_since = False, None, None
     enrolment.history.append(_entry(now, enrolment.step, reason or "completed"))
-    enrolment.save()
+    _save(enrolment)
     # An email of this flow still waiting (for the frequency cap, quiet hours) is not sent
     # after the customer left the flow: a win-back after she ordered again. Only a flow
     # that queued one can have one (most exits come before the first email).
     queued = any("queued (email" in entry["what"] for entry in enrolment.history)
     if status == Enrolment.Status.EXITED and queued and withdraw:
         withdraw_queued(enrolment.shop_id, f"flow:{enrolment.pk}:", f"the flow ended: {reason}")
+
+
+# What a step changes on its enrolment; a batch of them is written in one statement.
+_STEP_FIELDS = (
+    "status",
+    "step",
+    "waiting",
+    "waiting_for",
+    "next_run_at",
+    "waiting_since",
+    "exit_reason",
+    "history",
+    "ended_at",
+)
+
+
+def _save(enrolment: Enrolment) -> None:
+    """Write the enrolment now, or (in a batch run) with the rest of the batch at its end."""
+    if getattr(enrolment, "_in_batch", False):
+        enrolment._changed = True
+    else:
+        enrolment.save(update_fields=_STEP_FIELDS)
 
 
 def _entry(at: datetime, step: int, what: str) -> dict:
@@ -379,7 +402,7 @@ def _run_steps(enrolment: Enrolment, definition: Definition, now: datetime) -> N
                     enrolment.history.append(
                         _entry(now, enrolment.step, f"{what}: until {until.isoformat()}")
                     )
-                    enrolment.save()  # the periodic run picks it up when `until` comes
+                    _save(enrolment)  # the periodic run picks it up when `until` comes
                     return
                 clock = max(until, clock)  # it has passed already (the worker was behind)
             enrolment.waiting, enrolment.waiting_for, enrolment.next_run_at = False, "", None
@@ -429,7 +452,9 @@ def _send(enrolment: Enrolment, step: Step, now: datetime) -> None:
     elif enrolment.customer is None:
         what = f"{step.message}: not sent (the customer is gone)"
     else:
-        facts = order_facts(enrolment.shop_id, enrolment.order_id) if enrolment.order_id else None
+        locale = getattr(enrolment, "_order_locale", None)  # read with its batch
+        if locale is None and enrolment.order_id:
+            locale = (order_facts(enrolment.shop_id, enrolment.order_id) or {}).get("locale")
         message, _ = queue_message(
             enrolment.shop,
             step.message,
@@ -438,7 +463,7 @@ def _send(enrolment: Enrolment, step: Step, now: datetime) -> None:
             dedupe_key=f"flow:{enrolment.pk}:step:{enrolment.step}",
             order_id=enrolment.order_id,
             shipment_id=enrolment.shipment_id,
-            order_locale=(facts or {}).get("locale", ""),
+            order_locale=locale or "",
             flow_id=enrolment.flow_id,
         )
         what = f"{step.message}: queued (email {message.pk})"
@@ -458,7 +483,7 @@ def _hold(enrolment: Enrolment, step: Step, clock: datetime, now: datetime) -> b
             enrolment.history.append(_entry(now, enrolment.step, f"held: {', '.join(failing)}: no"))
         enrolment.waiting, enrolment.waiting_for, enrolment.waiting_since = True, "", since
         enrolment.next_run_at = min(now + step.check_every, since + step.duration)
-        enrolment.save()
+        _save(enrolment)
         return False
     if failing and step.on_timeout == "exit":
         reason = f"held {step.duration.days} days, still {', '.join(failing)}: no"
@@ -551,7 +576,7 @@ def run_due(*, limit: int | None = None) -> int:
     this at once share the work: each batch is claimed with SKIP LOCKED (PostgreSQL), or
     in a write transaction of its own (SQLite: one writer at a time)."""
     count = 0
-    while limit is None or count < limit:
+    while (limit is None or count < limit) and not stopping.requested():
         claimed = _advance_batch(RUN_BATCH if limit is None else min(RUN_BATCH, limit - count))
         if not claimed:
             break
@@ -576,11 +601,44 @@ def _advance_batch(size: int) -> int:
             .select_related("version", "flow", "shop", "customer")
             .order_by("next_run_at")
         )
+        _read_ahead(batch)
+        changed = []
         for enrolment in batch:
+            enrolment._in_batch, enrolment._changed = True, False
             try:
                 with transaction.atomic():  # one enrolment's failure undoes only its own steps
                     _run_steps(enrolment, definition_of(enrolment.version), now)
             except Exception as exc:
                 log.exception("enrolment %s could not advance; trying again later", enrolment.pk)
                 _failed_step(enrolment.pk, now, exc)
+                continue
+            if enrolment._changed:
+                changed.append(enrolment)
+        # Every step's changes in one statement, in the transaction that claimed the batch.
+        update_rows(
+            Enrolment,
+            _STEP_FIELDS,
+            ([*(getattr(e, f) for f in _STEP_FIELDS), e.pk] for e in changed),
+        )
     return len(batch)
+
+
+def _read_ahead(batch: list[Enrolment]) -> None:
+    """What the batch's steps will ask of their orders, read in two queries instead of a
+    few per enrolment: the order's language (for an email), and for a replenishment
+    wait whether the order has a consumable at all (most have none)."""
+    by_shop: dict[int, set[int]] = {}
+    for enrolment in batch:
+        if enrolment.order_id:
+            by_shop.setdefault(enrolment.shop_id, set()).add(enrolment.order_id)
+    locales: dict[int, str] = {}
+    consumable: set[int] = set()
+    for shop_id, order_ids in by_shop.items():
+        locales.update(order_locales(shop_id, order_ids))
+        consumable |= orders_with_consumables(shop_id, order_ids)
+    for enrolment in batch:
+        if not enrolment.order_id:
+            continue
+        enrolment._order_locale = locales.get(enrolment.order_id, "")
+        if enrolment.order_id not in consumable:
+            enrolment._reorder_read = (None,)  # nothing runs out: no reminder

@@ -17,6 +17,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from aftercart.core import stopping
 from aftercart.core.bulk import update_rows
 from aftercart.core.models import Shop
 from aftercart.integrations.models import Delivery, IntakeDrain
@@ -154,7 +155,7 @@ def drain(limit: int | None = None) -> dict[str, int]:
     """Apply pending deliveries until none are left (or `limit` were handled)."""
     IntakeDrain.objects.filter(name=DRAIN).update(queued=False)
     totals = {"applied": 0, "failed": 0}
-    while limit is None or sum(totals.values()) < limit:
+    while (limit is None or sum(totals.values()) < limit) and not stopping.requested():
         done = apply_batch(BATCH_SIZE)
         if not any(done.values()):
             break

@@ -1,5 +1,7 @@
 """What a message's template sees: the shop, the customer, the order as it is now, links."""
 
+from functools import partial
+
 from aftercart.core.models import Shop
 from aftercart.messaging import links
 from aftercart.messaging.models import Message
@@ -51,8 +53,10 @@ def message_context(message: Message, shop: Shop, *, order=None) -> dict:
         "links": {
             "shop": shop.public_base_url,
             "status": "",
-            "unsubscribe": links.unsubscribe_url(shop.id, message.to_email),
-            "preferences": links.preferences_url(shop.id, message.to_email),
+            # Signed when a template uses them (marketing mail's footer), not for every
+            # order email: the template engine calls a callable value.
+            "unsubscribe": partial(links.unsubscribe_url, shop.id, message.to_email),
+            "preferences": partial(links.preferences_url, shop.id, message.to_email),
             **extra.pop("links", {}),
         },
         **extra,

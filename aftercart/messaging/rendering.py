@@ -107,9 +107,14 @@ def render(source: Source, context: dict) -> Rendered:
     return Rendered(subject, preheader, html, plain_text(html))
 
 
+@lru_cache(maxsize=256)
+def _line_template(template: str) -> Template:
+    return _text_engine.from_string(template)
+
+
 def _line(template: str, values: dict) -> str:
     try:
-        text = _text_engine.from_string(template).render(Context(values))
+        text = _line_template(template).render(Context(values))
     except Exception as exc:
         raise TemplateProblem(f"the subject or preheader is broken: {exc}") from None
     return " ".join(text.split())  # one line: a header never carries a line break
@@ -144,7 +149,9 @@ def plain_text(html: str) -> str:
     out: list[str] = []
     skipping = hidden = 0
     links: list[tuple[str | None, int]] = []
-    for match in _TOKENS.finditer(html):
+    # The head (MJML's styles, a third of the email) holds nothing to read: begin at the body.
+    body = html.find("<body")
+    for match in _TOKENS.finditer(html, max(body, 0)):
         closing, tag, attrs = match.group(1, 2, 3)
         if tag is None:
             text = match.group(0)

@@ -18,17 +18,20 @@ from email.utils import formataddr, make_msgid, parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
+from django.core.mail.message import sanitize_address
 from django.db import DatabaseError, IntegrityError, transaction
+from django.db import connection as db_connection
 from django.db.models import F
 from django.utils import timezone
 
-from aftercart.core import schedule
+from aftercart.core import schedule, stopping
 from aftercart.core.bulk import update_rows
 from aftercart.core.events import DomainEvent, publish_many
 from aftercart.core.models import Shop
 from aftercart.customers.models import Customer, Suppression
 from aftercart.customers.services import local_zone, suppression_reason
-from aftercart.messaging import esp, links, rules
+from aftercart.messaging import esp, links, mime, rules
 from aftercart.messaging.context import message_context
 from aftercart.messaging.kinds import kind as kind_of
 from aftercart.messaging.models import Message, MessageTemplate
@@ -106,9 +109,18 @@ class Decision:
     postpone_until: datetime | None = None
 
 
-def decide(message: Message, shop: Shop, now: datetime) -> Decision:
-    """Whether the message goes now, later, or not at all, with the state of this moment."""
+def decide(
+    message: Message, shop: Shop, now: datetime, suppressed: dict[str, str] | None = None
+) -> Decision:
+    """Whether the message goes now, later, or not at all, with the state of this moment.
+
+    suppressed: the suppression list's entries for a batch's addresses, read at once
+    ({address: reason}); without it the list is asked for this address."""
     customer = message.customer
+    if suppressed is None:
+        listed = lambda: suppression_reason(shop, message.to_email)  # noqa: E731
+    else:
+        listed = lambda: suppressed.get((message.to_email or "").strip().lower())  # noqa: E731
     if customer is None or customer.erased_at:
         return Decision(suppress="the customer's data was erased")
     if message.expires_at and now > message.expires_at:
@@ -116,12 +128,10 @@ def decide(message: Message, shop: Shop, now: datetime) -> Decision:
     if not message.marketing:
         # Order mail always goes, but not to an address that does not exist (a hard bounce
         # reported by the provider): sending to one again hurts every other email's delivery.
-        if suppression_reason(shop, message.to_email) == Suppression.Reason.BOUNCED:
+        if listed() == Suppression.Reason.BOUNCED:
             return Decision(suppress="the address bounced: it does not exist")
         return Decision(send=True)
-    refusal = rules.marketing_refusal(
-        customer.accepts_marketing, lambda: suppression_reason(shop, message.to_email)
-    )
+    refusal = rules.marketing_refusal(customer.accepts_marketing, listed)
     if refusal:
         return Decision(suppress=refusal)
     later = _after_quiet_hours(shop, customer, now) or _next_free_slot(shop, customer, now)
@@ -197,7 +207,8 @@ def send_due(*, limit: int | None = None, batch: int = BATCH) -> dict[str, int]:
     # it needs) stops here with every message still queued, not failed one by one.
     mailer = _Mailer(get_connection())
     try:
-        while limit is None or sum(done.values()) < limit:
+        # A worker asked to stop ends after the batch in hand; the rest stay due.
+        while (limit is None or sum(done.values()) < limit) and not stopping.requested():
             size = batch if limit is None else min(batch, limit - sum(done.values()))
             claimed = _claim_batch(done, size)
             if claimed is None:
@@ -237,6 +248,7 @@ def _claim_batch(done: dict[str, int], size: int) -> list[Message] | None:
         except DatabaseError:
             log.exception("the orders of a batch of emails could not be read")
             orders = {}  # each message reads its own, and fails alone if it must
+        suppressed = _suppressed(messages)
         sources: dict[tuple, Source] = {}
         capped: set[int] = set()
         decided = []
@@ -251,7 +263,7 @@ def _claim_batch(done: dict[str, int], size: int) -> list[Message] | None:
                 # A savepoint each: a database error (a lock timeout) fails this message,
                 # not the transaction the whole batch is in.
                 with transaction.atomic():
-                    _decide_and_render(message, now, done, orders, sources)
+                    _decide_and_render(message, now, done, orders, sources, suppressed)
             except DatabaseError as exc:
                 log.exception("message %s could not be decided on", message.pk)
                 message.status = Message.Status.FAILED
@@ -312,12 +324,31 @@ def _orders_of(messages: list[Message]) -> dict[int, object]:
     return found
 
 
+def _suppressed(messages: list[Message]) -> dict[tuple[int, str], str]:
+    """The suppression list's entries for a batch's addresses, per shop, in one query."""
+    addresses = {(m.shop_id, (m.to_email or "").strip().lower()) for m in messages}
+    found: dict[tuple[int, str], str] = {}
+    rows = Suppression.objects.filter(
+        shop_id__in={shop for shop, _ in addresses}, email__in={a for _, a in addresses}
+    ).values_list("shop_id", "email", "reason")
+    for shop_id, email, reason in rows:
+        if (shop_id, email) in addresses:
+            found[(shop_id, email)] = reason
+    return found
+
+
 def _decide_and_render(
-    message: Message, now: datetime, done: dict[str, int], orders: dict, sources: dict
+    message: Message,
+    now: datetime,
+    done: dict[str, int],
+    orders: dict,
+    sources: dict,
+    suppressed: dict[tuple[int, str], str],
 ) -> None:
     shop = message.shop
+    mine = {email: reason for (shop_id, email), reason in suppressed.items() if shop_id == shop.pk}
     try:
-        decision = decide(message, shop, now)
+        decision = decide(message, shop, now, mine)
     except Exception as exc:
         # Like a broken template: this message fails with the reason, the rest go on.
         log.exception("message %s could not be decided on", message.pk)
@@ -354,6 +385,12 @@ def _decide_and_render(
     message.message_id = make_msgid(domain=_sender_domain(shop))
 
 
+def _envelope(address: str) -> str:
+    """The address for the SMTP envelope: a non-ASCII domain in punycode, as Django's SMTP
+    backend does (its check costs a tenth of a millisecond, so ASCII is let through)."""
+    return address if address.isascii() else sanitize_address(address, settings.DEFAULT_CHARSET)
+
+
 class _Mailer:
     """One connection to the mail server for a run of messages, opened when first needed;
     one that sat idle is checked (NOOP) before it is used again, and opened anew when the
@@ -375,10 +412,26 @@ class _Mailer:
             self.connection.open()
             self.opened = True
 
-    def send(self, email: EmailMultiAlternatives) -> object:
-        self.connection.send_messages([email])
+    def prepare(self, message: Message) -> tuple:
+        """The message as this backend takes it. Plain SMTP: its bytes, built directly
+        (mime.raw_email, a tenth of what Python's email package takes); other backends:
+        Django's email object."""
+        if type(self.connection) is SmtpBackend:
+            parts = _parts(message)
+            raw = mime.raw_email(**parts)  # first: it refuses a line break in an address
+            return (_envelope(parts["from_email"]), [_envelope(a) for a in parts["to"]], raw)
+        return (build_email(message),)
+
+    def send(self, prepared: tuple) -> tuple[object, object]:
+        """Hand it over; returns (the backend, the email object or None)."""
+        if len(prepared) == 3:
+            self.connection.connection.sendmail(*prepared)
+            email = None
+        else:
+            email = prepared[0]
+            self.connection.send_messages([email])
         self.used_at = time.monotonic()
-        return self.connection
+        return self.connection, email
 
     def _alive(self) -> bool:
         smtp = getattr(self.connection, "connection", None)
@@ -403,17 +456,19 @@ BATCH_SECONDS = 120.0  # a batch hands over no more after this; the rest go back
 
 
 def _deliver_batch(messages: list[Message], mailer: _Mailer, done: dict[str, int]) -> None:
+    """Hand the batch over one message at a time, each marked `sent` the moment the server
+    took it (a crash leaves at most one that went out looking unsent)."""
     started, handed = time.monotonic(), 0
+    sent = []
     try:
         for message in messages:
             if time.monotonic() - started > BATCH_SECONDS:
                 break  # a slow server: well before they would look stuck (STUCK_AFTER)
             handed += 1
             outcome = _deliver(message, mailer)
-            if outcome is not None:
-                done[outcome] += 1
-                continue
-            done["sent"] += 1
+            done[outcome] += 1
+            if outcome == "sent":
+                sent.append(_event(message, Message.Status.SENT))
     finally:
         # Not handed to the server (the batch ran out of time, or this worker is stopping):
         # back to the queue, as they were before they were claimed.
@@ -422,13 +477,21 @@ def _deliver_batch(messages: list[Message], mailer: _Mailer, done: dict[str, int
             Message.objects.filter(pk__in=rest, status=Message.Status.SENDING).update(
                 status=Message.Status.QUEUED, sent_at=None, attempts=F("attempts") - 1
             )
+        # message.sent for the batch at once: one look for the shops' webhook endpoints.
+        publish_many(sent)
 
 
-def _deliver(message: Message, mailer: _Mailer) -> str | None:
-    """Hand one message to the mail server and mark it `sent`; None when it went, else what
-    became of it ("retry", "failed", or "unknown": left `sending`)."""
+_MARK_SENT = (
+    f"UPDATE {Message._meta.db_table} SET status = %s, sent_at = %s, reason = %s,"  # noqa: S608
+    " provider_id = %s WHERE id = %s AND status = %s"
+)
+
+
+def _deliver(message: Message, mailer: _Mailer) -> str:
+    """Hand one message to the mail server and mark it `sent`; returns what became of it:
+    "sent", "retry", "failed", or "unknown" (left `sending`)."""
     try:
-        email = build_email(message)
+        prepared = mailer.prepare(message)
     except Exception as exc:  # e.g. a header the mail library refuses: retrying won't help
         return _failed(message, exc, retry=False)
     try:
@@ -437,21 +500,27 @@ def _deliver(message: Message, mailer: _Mailer) -> str | None:
         mailer.close()
         return _failed(message, exc)  # the server could not be reached: nothing went out
     try:
-        connection = mailer.send(email)
+        connection, email = mailer.send(prepared)
     except Exception as exc:
         mailer.close()
         return _refused(message, exc)
     status = getattr(email, "anymail_status", None)
-    kept = getattr(connection, "keeps_mail", False)
     provider_id = getattr(status, "message_id", None)  # a set when recipients differ
-    Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
-        status=Message.Status.SENT,
-        sent_at=timezone.now(),
-        reason="kept in the outbox, not delivered (EMAIL_URL=outbox://)" if kept else "",
-        provider_id="" if provider_id is None else str(provider_id)[:200],
-    )
-    publish_many([_event(message, Message.Status.SENT)])
-    return None
+    kept = getattr(connection, "keeps_mail", False)
+    # One plain statement per message (the ORM's update costs four times as much).
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            _MARK_SENT,
+            [
+                Message.Status.SENT,
+                db_connection.ops.adapt_datetimefield_value(timezone.now()),
+                "kept in the outbox, not delivered (EMAIL_URL=outbox://)" if kept else "",
+                "" if provider_id is None else str(provider_id)[:200],
+                message.pk,
+                Message.Status.SENDING,
+            ],
+        )
+    return "sent"
 
 
 def _refused(message: Message, exc: Exception) -> str:
@@ -499,7 +568,8 @@ def _failed(message: Message, exc: Exception, *, retry: bool = True) -> str:
     return "retry"
 
 
-def build_email(message: Message) -> EmailMultiAlternatives:
+def _parts(message: Message) -> dict:
+    """The email's subject, addresses, headers and bodies (for mime.raw_email)."""
     shop = message.shop
     headers = {"Message-ID": message.message_id, "X-Aftercart-Message": message.dedupe_key}
     if message.marketing:
@@ -510,15 +580,29 @@ def build_email(message: Message) -> EmailMultiAlternatives:
             offered.append(f"<{mailto}>")
         headers["List-Unsubscribe"] = ", ".join(offered)
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return {
+        "subject": message.subject,
+        "from_email": _sender(shop),
+        "to": [message.to_email],
+        "reply_to": [shop.reply_to] if shop.reply_to else None,
+        "headers": headers,
+        "text": message.text,
+        "html": message.html,
+    }
+
+
+def build_email(message: Message) -> EmailMultiAlternatives:
+    """The message as Django's email object, for any email backend."""
+    parts = _parts(message)
     email = EmailMultiAlternatives(
-        subject=message.subject,
-        body=message.text,
-        from_email=_sender(shop),
-        to=[message.to_email],
-        reply_to=[shop.reply_to] if shop.reply_to else None,
-        headers=headers,
+        subject=parts["subject"],
+        body=parts["text"],
+        from_email=parts["from_email"],
+        to=parts["to"],
+        reply_to=parts["reply_to"],
+        headers=parts["headers"],
     )
-    email.attach_alternative(message.html, "text/html")
+    email.attach_alternative(parts["html"], "text/html")
     # For providers through django-anymail (other backends ignore these): our id comes
     # back in their webhooks; opens and clicks are tracked only when the shop chose to.
     email.metadata = esp.metadata(message)

@@ -241,6 +241,18 @@ def _reordered(shop: Shop, order: Order, product_ids: list[int]) -> set[int]:
     )
 
 
+def orders_with_consumables(shop_id: int, order_ids: set[int]) -> set[int]:
+    """Which of these orders have a consumable product at all: for the rest there is never
+    anything to remind of, and a batch of flow steps need not ask one order at a time."""
+    return set(
+        LineItem.objects.filter(
+            order_id__in=order_ids, order__shop_id=shop_id, product__consumable=True
+        )
+        .values_list("order_id", flat=True)
+        .distinct()
+    )
+
+
 def _not_reordered(shop: Shop, order_id: int) -> list[ReorderItem]:
     order, items = _consumables(shop, order_id)
     if order is None or order.cancelled_at is not None:

@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aftercart.core import schedule
+from aftercart.core import schedule, stopping
 from aftercart.core.crypto import decrypt, encrypt
 from aftercart.core.events import DomainEvent
 from aftercart.core.models import Shop
@@ -210,7 +210,7 @@ def _send_soon() -> None:
 def send_due(*, now: datetime | None = None, limit: int | None = None) -> dict[str, int]:
     """Send every delivery that is due; returns how many succeeded, will retry, gave up."""
     done = {"succeeded": 0, "failed": 0, "abandoned": 0}
-    while limit is None or sum(done.values()) < limit:
+    while (limit is None or sum(done.values()) < limit) and not stopping.requested():
         at = now or timezone.now()
         delivery = _claim(at)
         if delivery is None:

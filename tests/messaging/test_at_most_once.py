@@ -19,14 +19,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 WORKER = """
 import os, signal, django
 django.setup()
-from django.core.mail.backends.smtp import EmailBackend
-real_send = EmailBackend.send_messages
+import smtplib
+real_send = smtplib.SMTP.sendmail
 
-def send_then_die(self, messages):
-    real_send(self, messages)  # the SMTP server has the mail now
+def send_then_die(self, *args, **kwargs):
+    real_send(self, *args, **kwargs)  # the SMTP server has the mail now
     os.kill(os.getpid(), signal.SIGKILL)
 
-EmailBackend.send_messages = send_then_die
+smtplib.SMTP.sendmail = send_then_die
 from aftercart.messaging.services import send_due
 send_due()
 """

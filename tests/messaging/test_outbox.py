@@ -17,6 +17,14 @@ from aftercart.orders.services import record_order
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
+@pytest.fixture(autouse=True)
+def _daytime():
+    """Marketing mail waits out the quiet hours (21:00-08:00 in the customer's zone): the
+    tests that don't set the clock themselves run at midday, whenever the suite runs."""
+    with time_machine.travel(datetime(2026, 11, 23, 12, 0, tzinfo=AMSTERDAM), tick=True):
+        yield
+
+
 def place_order(shop, *, email="anne@example.com", first_name="Anne", locale="en", consent=None):
     change = record_order(
         shop,
@@ -91,6 +99,21 @@ def test_a_dutch_order_gets_dutch_mail(shop, inbox):
     [mail] = inbox.to("joost@example.nl")
     assert "#1001" in mail["Subject"] and "Bedankt" in mail["Subject"]
     assert "€ 29,95" in inbox.text(mail)
+
+
+def test_an_address_at_a_non_ascii_domain_gets_its_mail(shop, inbox):
+    shop.sender_name = "Café de Roasterij"
+    shop.save(update_fields=["sender_name"])
+    order = place_order(shop, email="anne@bücher.example", first_name="Zoë", locale="nl")
+    confirm(shop, order)
+    assert send_due()["sent"] == 1
+
+    # The envelope and the To header carry the domain as DNS knows it (punycode).
+    assert inbox.recipients == [["anne@xn--bcher-kva.example"]]
+    [mail] = inbox.messages
+    assert mail["To"] == "anne@xn--bcher-kva.example"
+    assert mail["From"].addresses[0].display_name == "Café de Roasterij"
+    assert "Zoë" in inbox.text(mail) and "Bedankt" in mail["Subject"]
 
 
 def test_hostile_text_arrives_as_text(shop, inbox):
