@@ -1,6 +1,6 @@
 """What a message's template sees: the shop, the customer, the order as it is now, links."""
 
-from functools import partial
+from functools import cache, partial
 
 from aftercart.core.models import Shop
 from aftercart.messaging import links
@@ -54,9 +54,10 @@ def message_context(message: Message, shop: Shop, *, order=None) -> dict:
             "shop": shop.public_base_url,
             "status": "",
             # Signed when a template uses them (marketing mail's footer), not for every
-            # order email: the template engine calls a callable value.
-            "unsubscribe": partial(links.unsubscribe_url, shop.id, message.to_email),
-            "preferences": partial(links.preferences_url, shop.id, message.to_email),
+            # order email: the template engine calls a callable value. Once, so the HTML
+            # and the text part carry the same link.
+            "unsubscribe": cache(partial(links.unsubscribe_url, shop.id, message.to_email)),
+            "preferences": cache(partial(links.preferences_url, shop.id, message.to_email)),
             **extra.pop("links", {}),
         },
         **extra,

@@ -72,17 +72,34 @@ def parse(text: str) -> tuple[str, str, str]:
 
 
 @lru_cache(maxsize=256)
-def compiled(body: str) -> Template:
-    """The layout with this body, compiled from MJML to HTML once, as a Django template."""
+def _html_source(body: str) -> str:
+    """The layout with this body, compiled from MJML to HTML (Django variables still in it)."""
     layout = (DEFAULTS / "_layout.mjml").read_text(encoding="utf-8")
     try:
-        html = mjml.mjml2html(layout.replace("{{ body }}", body), fonts={})
+        return mjml.mjml2html(layout.replace("{{ body }}", body), fonts={})
     except Exception as exc:  # mrml names the problem; the merchant sees it in the editor
         raise TemplateProblem(f"the MJML does not compile: {exc}") from None
+
+
+@lru_cache(maxsize=256)
+def compiled(body: str) -> Template:
+    """The layout with this body, compiled from MJML to HTML once, as a Django template."""
     try:
-        return _engine.from_string(html)
+        return _engine.from_string(_html_source(body))
     except Exception as exc:
         raise TemplateProblem(f"a template variable or tag is broken: {exc}") from None
+
+
+@lru_cache(maxsize=256)
+def compiled_text(body: str) -> Template | None:
+    """The plain-text part as a template of its own, written once from the compiled HTML
+    (variables and tags kept), so each message fills it instead of reading its HTML again.
+    None when the HTML's tags and the template's do not nest (an {% if %} that opens in an
+    attribute and closes in the text): such a template's text is written per message."""
+    try:
+        return _text_engine.from_string(_text_of(_html_source(body), template=True))
+    except Exception:
+        return None
 
 
 def check(subject: str, preheader: str, body: str) -> None:
@@ -103,8 +120,14 @@ def render(source: Source, context: dict) -> Rendered:
         preheader = _line(source.preheader, values)
         values.update(subject=subject, preheader=preheader)
         html = compiled(source.body).render(Context(values))
+        text_template = compiled_text(source.body)
+        text = (
+            None
+            if text_template is None
+            else _tidy(text_template.render(Context(values, autoescape=False)))
+        )
     html = _inliner.inline(html)
-    return Rendered(subject, preheader, html, plain_text(html))
+    return Rendered(subject, preheader, html, plain_text(html) if text is None else text)
 
 
 @lru_cache(maxsize=256)
@@ -114,7 +137,7 @@ def _line_template(template: str) -> Template:
 
 def _line(template: str, values: dict) -> str:
     try:
-        text = _line_template(template).render(Context(values))
+        text = _line_template(template).render(Context(values, autoescape=False))
     except Exception as exc:
         raise TemplateProblem(f"the subject or preheader is broken: {exc}") from None
     return " ".join(text.split())  # one line: a header never carries a line break
@@ -146,9 +169,31 @@ def plain_text(html: str) -> str:
 
     A single pass of one regular expression over the email (a parser in pure Python took
     most of the time of rendering an email)."""
+    return _tidy(_text_of(html))
+
+
+# In a text template, Django's variables and tags are set aside while the HTML is read (a
+# filter's argument may hold a "<"), and put back where they were.
+_DJANGO = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
+_ASIDE = re.compile("\x00(\\d+)\x00")
+# A link, written as LABEL\x1fHREF between \x02 and \x03 and decided on once the values
+# are in (the label may be the address itself, the address may be empty).
+_LINK = re.compile("\x02([^\x02\x03]*?)\x1f([^\x02\x03]*?)\x03")
+
+
+def _text_of(html: str, *, template: bool = False) -> str:
     out: list[str] = []
+    kept: list[str] = []
+    if template:
+
+        def aside(match: re.Match) -> str:
+            kept.append(match.group(0))
+            return f"\x00{len(kept) - 1}\x00"
+
+        html = _DJANGO.sub(aside, html.replace("\x00", ""))
+    tags = [piece.startswith("{%") for piece in kept]
     skipping = hidden = 0
-    links: list[tuple[str | None, int]] = []
+    links: list[str | None] = []
     # The head (MJML's styles, a third of the email) holds nothing to read: begin at the body.
     body = html.find("<body")
     for match in _TOKENS.finditer(html, max(body, 0)):
@@ -157,6 +202,12 @@ def plain_text(html: str) -> str:
             text = match.group(0)
             if not skipping and not hidden and not text.startswith("<!"):
                 out.append(re.sub(r"\s+", " ", unescape(text)))  # lines tidied at the end
+                continue
+        if template:
+            # Not text (a tag, a comment, the head): its {% if %}s and {% for %}s still
+            # decide what the text says, so they stay, in their place.
+            out.extend(f"\x00{n}\x00" for n in _ASIDE.findall(match.group(0)) if tags[int(n)])
+        if tag is None:
             continue
         tag = tag.lower()
         if not closing:
@@ -174,7 +225,8 @@ def plain_text(html: str) -> str:
             if tag == "a":
                 href = _HREF.search(attrs)
                 href = unescape(next(g for g in href.groups() if g is not None)) if href else None
-                links.append((href, len(out)))
+                links.append(href)
+                out.append("\x02")
             continue
         if tag in _SKIP:
             skipping = max(0, skipping - 1)
@@ -183,9 +235,28 @@ def plain_text(html: str) -> str:
         if tag in _BLOCKS or tag == "tr":
             out.append("\n")
         if tag == "a" and links:
-            href, start = links.pop()
-            label = "".join(out[start:]).strip()
-            if href and href.startswith(("http://", "https://", "mailto:")) and href != label:
-                out.append(f" ({href})" if label else href)
-    lines = [" ".join(line.split()) for line in "".join(out).splitlines()]
+            out.append(f"\x1f{links.pop() or ''}\x03")
+    text = "".join(out)
+    if template:
+        text = _ASIDE.sub(lambda m: unescape(kept[int(m.group(1))]), text)
+    return text
+
+
+def _link(match: re.Match) -> str:
+    raw, href = match.group(1), match.group(2).strip()
+    label = raw.strip()
+    if not href.startswith(("http://", "https://", "mailto:")) or href == label:
+        return raw
+    if not label:
+        return f"{raw}{href}"
+    # The address after the words, the spaces around them where they were.
+    return raw.replace(label, f"{label} ({href})", 1)
+
+
+def _tidy(text: str) -> str:
+    """Links written out, each line's spaces tidied, no more than one empty line in a row."""
+    text = _LINK.sub(_link, text.replace("\x00", ""))
+    # Left over from an anchor that never closed: markers, never text.
+    text = text.replace("\x02", "").replace("\x1f", "").replace("\x03", "")
+    lines = [" ".join(line.split()) for line in text.splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
