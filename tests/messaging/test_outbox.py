@@ -125,6 +125,16 @@ def test_hostile_text_arrives_as_text(shop, inbox):
     assert "&lt;script&gt;" in html
 
 
+def test_a_name_with_an_ampersand_reads_as_written_in_the_subject_and_text(shop, inbox):
+    order = place_order(shop, first_name="Anne & Co <3", consent=True)
+    queue_message(shop, "check_in", customer=order.customer, dedupe_key="c1", order_id=order.id)
+    send_due()
+    [mail] = inbox.messages
+    assert mail["Subject"] == "How is everything, Anne & Co <3?"
+    assert "Anne & Co <3" in inbox.text(mail)
+    assert "Anne &amp; Co &lt;3" in inbox.html(mail)
+
+
 def test_marketing_mail_without_consent_is_not_sent_and_says_why(shop, inbox):
     order = place_order(shop, consent=False)
     message, _ = queue_message(
