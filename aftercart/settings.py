@@ -221,6 +221,9 @@ WHITENOISE_AUTOREFRESH = DEBUG
 for _key, _value in _email(os.environ.get("EMAIL_URL", "console://")).items():
     globals()[_key] = _value
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Aftercart <aftercart@localhost>")
+# A backlog over SMTP goes out through a courier process while the next batch renders
+# (aftercart/messaging/courier.py); 0 sends from the worker's own process.
+EMAIL_COURIER = os.environ.get("AFTERCART_EMAIL_COURIER", "1") != "0"
 # The provider's webhooks (bounces, complaints, inbound mail) at /esp/<provider>/tracking/
 # and /esp/<provider>/inbound/ must present this "user:password" (HTTP basic auth).
 ANYMAIL = {

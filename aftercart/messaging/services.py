@@ -13,7 +13,7 @@ import logging
 import smtplib
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import formataddr, make_msgid, parseaddr
 
 from django.conf import settings
@@ -33,6 +33,7 @@ from aftercart.customers.models import Customer, Suppression
 from aftercart.customers.services import local_zone, suppression_reason
 from aftercart.messaging import esp, links, mime, rules
 from aftercart.messaging.context import message_context
+from aftercart.messaging.courier import Courier, CourierLost
 from aftercart.messaging.kinds import kind as kind_of
 from aftercart.messaging.models import Message, MessageTemplate
 from aftercart.messaging.rendering import Rendered, Source, read_default, render
@@ -200,23 +201,112 @@ def send_due(*, limit: int | None = None, batch: int = BATCH) -> dict[str, int]:
     Messages are claimed a batch at a time (decided and rendered, and committed as
     `sending`), then handed to the mail server one by one over one connection, each marked
     `sent` as soon as the server took it. A crash in between leaves one `sending`: never
-    sent twice by itself.
+    sent twice by itself. A backlog over SMTP goes through the courier process, which
+    hands a batch over while the next is rendered (a crash then leaves at most its batch).
     """
     done = {"sent": 0, "suppressed": 0, "postponed": 0, "failed": 0, "retry": 0, "unknown": 0}
     # The backend first: a mistake in EMAIL_URL (a provider that does not exist, a setting
     # it needs) stops here with every message still queued, not failed one by one.
     mailer = _Mailer(get_connection())
+    courier: Courier | None = None
+    in_hand: list[Message] = []  # the batch the courier is handing over
     try:
         # A worker asked to stop ends after the batch in hand; the rest stay due.
-        while (limit is None or sum(done.values()) < limit) and not stopping.requested():
-            size = batch if limit is None else min(batch, limit - sum(done.values()))
-            claimed = _claim_batch(done, size)
+        while not stopping.requested():
+            handled = sum(done.values()) + len(in_hand)
+            if limit is not None and handled >= limit:
+                break
+            size = batch if limit is None else min(batch, limit - handled)
+            claimed = _claim_batch(done, size)  # while the courier hands over the last one
+            if in_hand:
+                batch_in_hand, in_hand = in_hand, []  # answered once, even if recording fails
+                courier = _settle(courier, batch_in_hand, done)
             if claimed is None:
                 break
-            _deliver_batch(claimed, mailer, done)
+            if courier is None and len(claimed) == size and _courier_wanted(mailer):
+                # A full batch, so more are due: the next is rendered while this one goes.
+                courier = _start_courier(mailer)
+            if courier is None:
+                _deliver_batch(claimed, mailer, done)
+            else:
+                in_hand = claimed
+                courier = _hand_to(courier, in_hand, done)
     finally:
+        if in_hand:
+            batch_in_hand, in_hand = in_hand, []
+            courier = _settle(courier, batch_in_hand, done)
+        if courier is not None:
+            courier.stop()
         mailer.close()
     return done
+
+
+def _courier_wanted(mailer: "_Mailer") -> bool:
+    # Plain SMTP only: API backends (django-anymail) answer in one request each.
+    return type(mailer.connection) is SmtpBackend and settings.EMAIL_COURIER
+
+
+def _start_courier(mailer: "_Mailer") -> Courier | None:
+    mailer.close()  # the courier opens its own connection
+    try:
+        return Courier(mailer)
+    except OSError:  # no process to be had (memory, limits): the worker sends by itself
+        log.exception("the courier process could not be started")
+        return None
+
+
+def _hand_to(courier: Courier, messages: list[Message], done: dict[str, int]) -> Courier | None:
+    try:
+        courier.hand_over([(m.pk, _parts(m)) for m in messages], BATCH_SECONDS)
+    except CourierLost:
+        # Nothing of this batch went out: back to the queue, as they were.
+        _requeue([m.pk for m in messages])
+        courier.stop()
+        return None
+    return courier
+
+
+def _settle(courier: Courier | None, messages: list[Message], done: dict[str, int]):
+    """Record what the courier did with a batch; returns the courier, or None when it ended
+    (the worker then goes on sending by itself)."""
+    try:
+        answers = courier.results()
+    except CourierLost as exc:
+        log.error("the courier stopped with %s emails in its hands", len(messages))
+        Message.objects.filter(
+            pk__in=[m.pk for m in messages], status=Message.Status.SENDING
+        ).update(reason=f"unknown whether it went out ({exc})"[:300])
+        done["unknown"] += len(messages)
+        courier.stop()
+        return None
+    by_pk = {m.pk: m for m in messages}
+    sent = []
+    with transaction.atomic(), db_connection.cursor() as cursor:
+        for pk, stage, value in answers:
+            if stage != "sent":
+                continue
+            cursor.execute(_MARK_SENT, _sent_row(pk, datetime.fromtimestamp(value, tz=UTC)))
+            sent.append(_event(by_pk[pk], Message.Status.SENT))
+    done["sent"] += len(sent)
+    for pk, stage, exc in answers:
+        if stage == "prepare":  # e.g. a header the mail library refuses: retrying won't help
+            done[_failed(by_pk[pk], exc, retry=False)] += 1
+        elif stage == "ready":  # the server could not be reached: nothing went out
+            done[_failed(by_pk[pk], exc)] += 1
+        elif stage == "send":
+            done[_refused(by_pk[pk], exc)] += 1
+    answered = {pk for pk, _, _ in answers}
+    _requeue([m.pk for m in messages if m.pk not in answered])  # the batch ran out of time
+    publish_many(sent)
+    return courier
+
+
+def _requeue(pks: list[int]) -> None:
+    """Claimed but not handed to the server: back to the queue, as they were before."""
+    if pks:
+        Message.objects.filter(pk__in=pks, status=Message.Status.SENDING).update(
+            status=Message.Status.QUEUED, sent_at=None, attempts=F("attempts") - 1
+        )
 
 
 def _claim_batch(done: dict[str, int], size: int) -> list[Message] | None:
@@ -417,10 +507,14 @@ class _Mailer:
         (mime.raw_email, a tenth of what Python's email package takes); other backends:
         Django's email object."""
         if type(self.connection) is SmtpBackend:
-            parts = _parts(message)
-            raw = mime.raw_email(**parts)  # first: it refuses a line break in an address
-            return (_envelope(parts["from_email"]), [_envelope(a) for a in parts["to"]], raw)
+            return self.from_parts(_parts(message))
         return (build_email(message),)
+
+    @staticmethod
+    def from_parts(parts: dict) -> tuple:
+        """(envelope sender, envelope recipients, the email's bytes) for plain SMTP."""
+        raw = mime.raw_email(**parts)  # first: it refuses a line break in an address
+        return (_envelope(parts["from_email"]), [_envelope(a) for a in parts["to"]], raw)
 
     def send(self, prepared: tuple) -> tuple[object, object]:
         """Hand it over; returns (the backend, the email object or None)."""
@@ -470,13 +564,8 @@ def _deliver_batch(messages: list[Message], mailer: _Mailer, done: dict[str, int
             if outcome == "sent":
                 sent.append(_event(message, Message.Status.SENT))
     finally:
-        # Not handed to the server (the batch ran out of time, or this worker is stopping):
-        # back to the queue, as they were before they were claimed.
-        rest = [m.pk for m in messages[handed:]]
-        if rest:
-            Message.objects.filter(pk__in=rest, status=Message.Status.SENDING).update(
-                status=Message.Status.QUEUED, sent_at=None, attempts=F("attempts") - 1
-            )
+        # Not handed to the server (the batch ran out of time, or this worker is stopping).
+        _requeue([m.pk for m in messages[handed:]])
         # message.sent for the batch at once: one look for the shops' webhook endpoints.
         publish_many(sent)
 
@@ -511,16 +600,19 @@ def _deliver(message: Message, mailer: _Mailer) -> str:
     with db_connection.cursor() as cursor:
         cursor.execute(
             _MARK_SENT,
-            [
-                Message.Status.SENT,
-                db_connection.ops.adapt_datetimefield_value(timezone.now()),
+            _sent_row(
+                message.pk,
+                timezone.now(),
                 "kept in the outbox, not delivered (EMAIL_URL=outbox://)" if kept else "",
                 "" if provider_id is None else str(provider_id)[:200],
-                message.pk,
-                Message.Status.SENDING,
-            ],
+            ),
         )
     return "sent"
+
+
+def _sent_row(pk: int, sent_at: datetime, reason: str = "", provider_id: str = "") -> list:
+    at = db_connection.ops.adapt_datetimefield_value(sent_at)
+    return [Message.Status.SENT, at, reason, provider_id, pk, Message.Status.SENDING]
 
 
 def _refused(message: Message, exc: Exception) -> str:
