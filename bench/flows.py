@@ -308,8 +308,10 @@ def drain(shop, workers: int, args) -> dict:
         "steps_per_s": steps / (steps_done_at - started if steps_done_at else seconds),
         "emails_per_s": expected / seconds,
         # After the steps were done: the rate of the sending alone.
+        # (Only when that phase is long enough to time: with two workers the steps and
+        # the sending run side by side and end together.)
         "send_phase_emails_per_s": expected / (seconds - (steps_done_at - started))
-        if steps_done_at and seconds > steps_done_at - started
+        if steps_done_at and seconds - (steps_done_at - started) > 0.1 * seconds
         else None,
         "statuses": statuses,
         "worker_cpu_s": cpu,

@@ -576,22 +576,28 @@ def run_due(*, limit: int | None = None) -> int:
     this at once share the work: each batch is claimed with SKIP LOCKED (PostgreSQL), or
     in a write transaction of its own (SQLite: one writer at a time)."""
     count = 0
+    # What is due now, not what falls due while this runs: under a steady stream of due
+    # steps the run would never end, and the emails it queues would wait for it (a worker
+    # runs one task at a time). Later ones get the next run, woken for their moment.
+    due_by = timezone.now()
     while (limit is None or count < limit) and not stopping.requested():
-        claimed = _advance_batch(RUN_BATCH if limit is None else min(RUN_BATCH, limit - count))
+        size = RUN_BATCH if limit is None else min(RUN_BATCH, limit - count)
+        claimed = _advance_batch(size, due_by)
         if not claimed:
             break
         count += claimed
     return count
 
 
-def _advance_batch(size: int) -> int:
+def _advance_batch(size: int, due_by: datetime | None = None) -> int:
     now = timezone.now()
+    due_by = now if due_by is None else due_by
     paused = list(Flow.objects.filter(status=Flow.Status.PAUSED).values_list("pk", flat=True))
     with transaction.atomic():
         # The ids first, in the order of the (status, next_run_at) index and without a
         # join: with one, PostgreSQL sorted every due enrolment (300,000) for each batch.
         due = Enrolment.objects.select_for_update(skip_locked=True).filter(
-            status=Enrolment.Status.ACTIVE, next_run_at__lte=now
+            status=Enrolment.Status.ACTIVE, next_run_at__lte=due_by
         )
         if paused:
             due = due.exclude(flow_id__in=paused)

@@ -210,6 +210,9 @@ def send_due(*, limit: int | None = None, batch: int = BATCH) -> dict[str, int]:
     mailer = _Mailer(get_connection())
     courier: Courier | None = None
     in_hand: list[Message] = []  # the batch the courier is handing over
+    # What is due now: under a steady stream this run ends, and the flow steps queueing
+    # the next emails get their turn in the worker (see flows.run_due).
+    due_by = timezone.now()
     try:
         # A worker asked to stop ends after the batch in hand; the rest stay due.
         while not stopping.requested():
@@ -217,7 +220,7 @@ def send_due(*, limit: int | None = None, batch: int = BATCH) -> dict[str, int]:
             if limit is not None and handled >= limit:
                 break
             size = batch if limit is None else min(batch, limit - handled)
-            claimed = _claim_batch(done, size)  # while the courier hands over the last one
+            claimed = _claim_batch(done, size, due_by)  # while the courier hands over the last
             if in_hand:
                 batch_in_hand, in_hand = in_hand, []  # answered once, even if recording fails
                 courier = _settle(courier, batch_in_hand, done)
@@ -309,16 +312,19 @@ def _requeue(pks: list[int]) -> None:
         )
 
 
-def _claim_batch(done: dict[str, int], size: int) -> list[Message] | None:
-    """Decide on (and render) up to `size` due messages; returns those to send now, or None
-    when nothing was due."""
+def _claim_batch(
+    done: dict[str, int], size: int, due_by: datetime | None = None
+) -> list[Message] | None:
+    """Decide on (and render) up to `size` messages due by `due_by` (now); returns those to
+    send now, or None when nothing was due."""
     now = timezone.now()
+    due_by = now if due_by is None else due_by
     with transaction.atomic():
         # In the order of the (status, -priority, due_at) index: no sort of every queued
         # message (a backlog of 100,000) for each batch.
         messages = list(
             Message.objects.select_for_update(skip_locked=True)
-            .filter(status=Message.Status.QUEUED, due_at__lte=now)
+            .filter(status=Message.Status.QUEUED, due_at__lte=due_by)
             .order_by("-priority", "due_at")[:size]
         )
         if not messages:
