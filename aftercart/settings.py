@@ -60,9 +60,11 @@ def _database() -> dict:
         db["OPTIONS"] = {
             # WAL lets readers and the one writer work at once; IMMEDIATE takes the write
             # lock at BEGIN so two writers queue on the busy timeout instead of deadlocking.
+            # A 64 MB page cache per connection (filled only as pages are read) instead
+            # of 2 MB: +8 % for the worker at 100,000 orders (docs/flows-benchmark.md).
             "init_command": (
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=20000;"
+                "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=20000; PRAGMA cache_size=-65536;"
             ),
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
