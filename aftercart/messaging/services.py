@@ -209,6 +209,7 @@ def send_due(*, limit: int | None = None, batch: int = BATCH) -> dict[str, int]:
     # it needs) stops here with every message still queued, not failed one by one.
     mailer = _Mailer(get_connection())
     courier: Courier | None = None
+    courier_wanted = _courier_wanted(mailer)  # until one ends: not a new fork per batch
     in_hand: list[Message] = []  # the batch the courier is handing over
     # What is due now: under a steady stream this run ends, and the flow steps queueing
     # the next emails get their turn in the worker (see flows.run_due).
@@ -224,16 +225,19 @@ def send_due(*, limit: int | None = None, batch: int = BATCH) -> dict[str, int]:
             if in_hand:
                 batch_in_hand, in_hand = in_hand, []  # answered once, even if recording fails
                 courier = _settle(courier, batch_in_hand, done)
+                courier_wanted = courier is not None
             if claimed is None:
                 break
-            if courier is None and len(claimed) == size and _courier_wanted(mailer):
+            if courier is None and courier_wanted and len(claimed) == size:
                 # A full batch, so more are due: the next is rendered while this one goes.
                 courier = _start_courier(mailer)
-            if courier is None:
-                _deliver_batch(claimed, mailer, done)
-            else:
-                in_hand = claimed
-                courier = _hand_to(courier, in_hand, done)
+                courier_wanted = courier is not None
+            if courier is not None:
+                if _hand_to(courier, claimed):
+                    in_hand = claimed
+                    continue
+                courier, courier_wanted = None, False  # it ended before taking the batch
+            _deliver_batch(claimed, mailer, done)
     finally:
         if in_hand:
             batch_in_hand, in_hand = in_hand, []
@@ -246,7 +250,7 @@ def send_due(*, limit: int | None = None, batch: int = BATCH) -> dict[str, int]:
 
 def _courier_wanted(mailer: "_Mailer") -> bool:
     # Plain SMTP only: API backends (django-anymail) answer in one request each.
-    return type(mailer.connection) is SmtpBackend and settings.EMAIL_COURIER
+    return type(mailer.connection) is SmtpBackend and bool(settings.EMAIL_COURIER)
 
 
 def _start_courier(mailer: "_Mailer") -> Courier | None:
@@ -258,18 +262,19 @@ def _start_courier(mailer: "_Mailer") -> Courier | None:
         return None
 
 
-def _hand_to(courier: Courier, messages: list[Message], done: dict[str, int]) -> Courier | None:
+def _hand_to(courier: Courier, messages: list[Message]) -> bool:
+    """Give the courier a batch; False when it has ended (it is stopped, and nothing of the
+    batch went out: the worker sends it itself)."""
     try:
         courier.hand_over([(m.pk, _parts(m)) for m in messages], BATCH_SECONDS)
     except CourierLost:
-        # Nothing of this batch went out: back to the queue, as they were.
-        _requeue([m.pk for m in messages])
+        log.error("the courier ended before it took a batch; sending without it")
         courier.stop()
-        return None
-    return courier
+        return False
+    return True
 
 
-def _settle(courier: Courier | None, messages: list[Message], done: dict[str, int]):
+def _settle(courier: Courier, messages: list[Message], done: dict[str, int]) -> Courier | None:
     """Record what the courier did with a batch; returns the courier, or None when it ended
     (the worker then goes on sending by itself)."""
     try:

@@ -105,3 +105,23 @@ def test_a_courier_killed_mid_batch_leaves_its_batch_for_the_merchant(shop, inbo
     assert send_due(batch=3)["sent"] == 0
     assert len(inbox.messages) == 8  # two of the courier's batch, six after it; none twice
     assert len({m["X-Aftercart-Message"] for m in inbox.messages}) == 8
+
+
+def test_a_courier_gone_before_it_takes_a_batch_means_the_worker_sends_it(shop, inbox, monkeypatch):
+    started = []
+
+    class Stillborn(Courier):
+        def __init__(self, mailer):
+            super().__init__(mailer)
+            started.append(self)
+            os.kill(self._process.pid, signal.SIGKILL)
+            self._process.join(timeout=10)
+
+    monkeypatch.setattr(services, "Courier", Stillborn)
+    messages = queue(shop, 7)
+    done = send_due(batch=3)
+    assert done["sent"] == 7 and sum(done.values()) == 7
+    assert len(started) == 1  # not a new one for every batch after it
+    assert sorted(m["X-Aftercart-Message"] for m in inbox.messages) == sorted(
+        m.dedupe_key for m in messages
+    )

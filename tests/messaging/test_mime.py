@@ -19,17 +19,20 @@ UNSUBSCRIBE = (
 )
 
 
+# An order confirmation's parts: each test changes what it is about.
+FIELDS = {
+    "subject": "Your order #1001",
+    "from_email": "De Roasterij <hallo@roasterij.example>",
+    "to": ["anne@example.com"],
+    "reply_to": None,
+    "headers": {"Message-ID": "<1001.confirmation@roasterij.example>"},
+    "text": "Thank you, Anne!\n",
+    "html": "<p>Thank you, Anne!</p>\n",
+}
+
+
 def build(**given) -> bytes:
-    fields = {
-        "subject": "Your order #1001",
-        "from_email": "De Roasterij <hallo@roasterij.example>",
-        "to": ["anne@example.com"],
-        "reply_to": None,
-        "headers": {"Message-ID": "<1001.confirmation@roasterij.example>"},
-        "text": "Thank you, Anne!\n",
-        "html": "<p>Thank you, Anne!</p>\n",
-    }
-    return raw_email(**(fields | given))
+    return raw_email(**(FIELDS | given))
 
 
 def parse(raw: bytes) -> email.message.EmailMessage:
@@ -306,15 +309,7 @@ def assert_reads_the_same(ours, theirs, names):
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
 def test_what_arrives_is_what_django_would_have_sent(case):
-    fields = {
-        "subject": "Your order #1001",
-        "from_email": "De Roasterij <hallo@roasterij.example>",
-        "to": ["anne@example.com"],
-        "reply_to": None,
-        "headers": {"Message-ID": "<1001.confirmation@roasterij.example>"},
-        "text": "Thank you, Anne!\n",
-        "html": "<p>Thank you, Anne!</p>\n",
-    } | case
+    fields = FIELDS | case
     theirs, raw = django_and_ours(fields)
     assert_well_formed(raw)
     assert_reads_the_same(
