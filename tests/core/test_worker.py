@@ -138,3 +138,39 @@ def test_finished_results_are_pruned_so_the_queue_table_stays_small(settings):
         DBTaskResult.objects.get(pk=fresh.id).pk,
         DBTaskResult.objects.get(pk=waiting.id).pk,
     }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_gives_sqlite_the_statistics_to_find_orders_by_id():
+    """Without statistics SQLite read a batch of a shop's orders by id through the shop
+    index (every order of the shop) instead of the primary key."""
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL keeps its own statistics (autovacuum)")
+    from aftercart.core.services import create_shop
+    from aftercart.orders.models import Order
+
+    shop, _key = create_shop("stats", name="Stats shop", locale="en")
+    Order.objects.bulk_create(
+        Order(shop=shop, external_id=str(n), number=f"#{n}", currency="EUR", total=10)
+        for n in range(3000)
+    )
+    ids = list(Order.objects.values_list("pk", flat=True)[:50])
+    query = Order.objects.filter(shop_id=shop.pk, pk__in=ids).values_list("pk", "locale")
+
+    def plan() -> str:
+        sql, params = query.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+            return " ".join(row[-1] for row in cursor.fetchall())
+
+    assert "PRIMARY KEY" not in plan()  # SQLite's guess: the shop index
+    worker = start_worker()
+    try:
+        # A connection opened after the worker's ANALYZE reads the statistics.
+        def planned_by_id() -> bool:
+            connection.close()
+            return "PRIMARY KEY" in plan()
+
+        wait_for(planned_by_id, 30, "the plan to use the primary key")
+    finally:
+        stop(worker)
