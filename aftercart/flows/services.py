@@ -26,7 +26,9 @@ from aftercart.flows.defaults import DEFAULT_LOOP
 from aftercart.flows.definitions import TRIGGERS, Definition, Step, parse
 from aftercart.flows.models import Enrolment, Flow, FlowVersion
 from aftercart.messaging.services import (
+    new_message,
     queue_message,
+    queue_messages,
     withdraw_for_customers,
     withdraw_queued,
 )
@@ -321,6 +323,8 @@ def _finish(
     # after the customer left the flow: a win-back after she ordered again. Only a flow
     # that queued one can have one (most exits come before the first email).
     queued = any("queued (email" in entry["what"] for entry in enrolment.history)
+    if status == Enrolment.Status.EXITED and withdraw and getattr(enrolment, "_queuing", False):
+        raise _OneByOne  # its email is in the batch's outbox, not in the table to withdraw
     if status == Enrolment.Status.EXITED and queued and withdraw:
         withdraw_queued(enrolment.shop_id, f"flow:{enrolment.pk}:", f"the flow ended: {reason}")
 
@@ -455,19 +459,32 @@ def _send(enrolment: Enrolment, step: Step, now: datetime) -> None:
         locale = getattr(enrolment, "_order_locale", None)  # read with its batch
         if locale is None and enrolment.order_id:
             locale = (order_facts(enrolment.shop_id, enrolment.order_id) or {}).get("locale")
-        message, _ = queue_message(
-            enrolment.shop,
-            step.message,
-            customer=enrolment.customer,
+        fields = {
+            "customer": enrolment.customer,
             # The enrolment and the step: a step that runs twice queues one message.
-            dedupe_key=f"flow:{enrolment.pk}:step:{enrolment.step}",
-            order_id=enrolment.order_id,
-            shipment_id=enrolment.shipment_id,
-            order_locale=locale or "",
-            flow_id=enrolment.flow_id,
-        )
+            "dedupe_key": f"flow:{enrolment.pk}:step:{enrolment.step}",
+            "order_id": enrolment.order_id,
+            "shipment_id": enrolment.shipment_id,
+            "order_locale": locale or "",
+            "flow_id": enrolment.flow_id,
+        }
+        outbox = getattr(enrolment, "_outbox", None)
+        if outbox is not None:  # a batch run: queued with the rest of the batch at its end
+            entry = _entry(now, enrolment.step, "")
+            outbox.append((new_message(enrolment.shop, step.message, **fields), entry))
+            enrolment._queuing = True
+            enrolment.history.append(entry)
+            return
+        message, _ = queue_message(enrolment.shop, step.message, **fields)
         what = f"{step.message}: queued (email {message.pk})"
     enrolment.history.append(_entry(now, enrolment.step, what))
+
+
+def _queue_outbox(outbox: list[tuple]) -> None:
+    """A batch's emails in one statement; their history entries get the ids."""
+    queue_messages([message for message, _ in outbox])
+    for message, entry in outbox:
+        entry["what"] = f"{message.kind}: queued (email {message.pk})"
 
 
 def _hold(enrolment: Enrolment, step: Step, clock: datetime, now: datetime) -> bool:
@@ -571,6 +588,10 @@ RETRY_AFTER_ERROR = timedelta(minutes=10)
 GIVE_UP_AFTER = 5  # failures of a step before the customer leaves the flow
 
 
+class _OneByOne(Exception):
+    """A batch of steps that must run again, each enrolment on its own (see run_due)."""
+
+
 def run_due(*, limit: int | None = None) -> int:
     """Advance every enrolment whose next step is due, a batch at a time. Workers running
     this at once share the work: each batch is claimed with SKIP LOCKED (PostgreSQL), or
@@ -582,14 +603,22 @@ def run_due(*, limit: int | None = None) -> int:
     due_by = timezone.now()
     while (limit is None or count < limit) and not stopping.requested():
         size = RUN_BATCH if limit is None else min(RUN_BATCH, limit - count)
-        claimed = _advance_batch(size, due_by)
+        try:
+            # Most batches run through at once: one transaction, the emails queued in one
+            # statement, no savepoint per enrolment (on PostgreSQL each is two round trips,
+            # 60 % of a batch's time). When anything in it fails (a step raises, an email
+            # was queued already) it is all undone and run again one enrolment at a time,
+            # so that one enrolment's failure undoes only its own steps.
+            claimed = _advance_batch(size, due_by, one_by_one=False)
+        except Exception:
+            claimed = _advance_batch(size, due_by, one_by_one=True)
         if not claimed:
             break
         count += claimed
     return count
 
 
-def _advance_batch(size: int, due_by: datetime | None = None) -> int:
+def _advance_batch(size: int, due_by: datetime | None = None, *, one_by_one: bool = True) -> int:
     now = timezone.now()
     due_by = now if due_by is None else due_by
     paused = list(Flow.objects.filter(status=Flow.Status.PAUSED).values_list("pk", flat=True))
@@ -609,17 +638,25 @@ def _advance_batch(size: int, due_by: datetime | None = None) -> int:
         )
         _read_ahead(batch)
         changed = []
+        outbox: list[tuple] = []
         for enrolment in batch:
             enrolment._in_batch, enrolment._changed = True, False
-            try:
-                with transaction.atomic():  # one enrolment's failure undoes only its own steps
-                    _run_steps(enrolment, definition_of(enrolment.version), now)
-            except Exception as exc:
-                log.exception("enrolment %s could not advance; trying again later", enrolment.pk)
-                _failed_step(enrolment.pk, now, exc)
-                continue
+            if not one_by_one:
+                enrolment._outbox = outbox
+                _run_steps(enrolment, definition_of(enrolment.version), now)
+            else:
+                try:
+                    with transaction.atomic():  # a failure undoes only this one's steps
+                        _run_steps(enrolment, definition_of(enrolment.version), now)
+                except Exception as exc:
+                    log.exception(
+                        "enrolment %s could not advance; trying again later", enrolment.pk
+                    )
+                    _failed_step(enrolment.pk, now, exc)
+                    continue
             if enrolment._changed:
                 changed.append(enrolment)
+        _queue_outbox(outbox)
         # Every step's changes in one statement, in the transaction that claimed the batch.
         update_rows(
             Enrolment,

@@ -59,7 +59,7 @@ def message_locale(shop: Shop, customer: Customer | None, order_locale: str = ""
     return "en"
 
 
-def queue_message(
+def new_message(
     shop: Shop,
     kind: str,
     *,
@@ -71,11 +71,11 @@ def queue_message(
     due_at: datetime | None = None,
     extra: dict | None = None,
     flow_id: int | None = None,
-) -> tuple[Message, bool]:
-    """Put a message in the outbox; returns (message, created). The same key twice: no-op."""
+) -> Message:
+    """A message for the outbox, not saved yet (queue_message or queue_messages saves it)."""
     spec = kind_of(kind)
     due = due_at or timezone.now()
-    message = Message(
+    return Message(
         shop=shop,
         customer=customer,
         order_id=order_id,
@@ -91,16 +91,38 @@ def queue_message(
         to_email=customer.email,
         locale=message_locale(shop, customer, order_locale),
     )
+
+
+def queue_message(shop: Shop, kind: str, **fields) -> tuple[Message, bool]:
+    """Put a message in the outbox; returns (message, created). The same key twice: no-op.
+
+    `fields` are new_message's."""
+    message = new_message(shop, kind, **fields)
     try:
         with transaction.atomic():
             message.save(force_insert=True)
     except IntegrityError:  # queued by another process a moment ago
-        return Message.objects.get(shop=shop, dedupe_key=dedupe_key), False
-    if due <= timezone.now() + timedelta(seconds=5):
+        return Message.objects.get(shop=shop, dedupe_key=message.dedupe_key), False
+    _send_soon([message])
+    return message, True
+
+
+def queue_messages(messages: list[Message]) -> None:
+    """Put a batch of new messages in the outbox in one statement (their ids are set).
+
+    All or nothing: a dedupe key queued already raises IntegrityError (and, inside a
+    transaction, spoils it). The caller then queues them one at a time with
+    queue_message, which takes a duplicate as a no-op. A batch of flow steps does so."""
+    if messages:
+        Message.objects.bulk_create(messages)
+        _send_soon(messages)
+
+
+def _send_soon(messages: list[Message]) -> None:
+    if any(m.due_at <= timezone.now() + timedelta(seconds=5) for m in messages):
         from aftercart.messaging.tasks import send_messages
 
         schedule.soon(send_messages)  # later ones: the periodic sender, every few seconds
-    return message, True
 
 
 @dataclass(frozen=True)

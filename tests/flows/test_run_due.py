@@ -29,8 +29,8 @@ def test_steps_falling_due_during_a_run_wait_for_the_next_run(shop, monkeypatch)
         )
         real = services._advance_batch
 
-        def a_slow_batch(size, due_by=None):
-            done = real(1, due_by)
+        def a_slow_batch(size, due_by=None, **how):
+            done = real(1, due_by, **how)
             clock.shift(timedelta(seconds=10))  # meanwhile the others fall due
             return done
 

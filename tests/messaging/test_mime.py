@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 from django.core.mail import BadHeaderError, EmailMultiAlternatives
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from aftercart.messaging.mime import raw_email
@@ -57,8 +57,16 @@ def assert_well_formed(raw: bytes):
     assert b"\r" not in raw.replace(b"\r\n", b"") and b"\n" not in raw.replace(b"\r\n", b"")
     assert max(map(len, raw.split(b"\r\n"))) <= 998
     assert all(line.isascii() for line in head(raw))
-    for word in re.findall(rb"=\?utf-8\?[qb]\?[^?]*\?=", raw, flags=re.IGNORECASE):
+    # Display names in From, To and Reply-To are encoded as Django encodes them (Python's
+    # Header.encode), whose words can be 76 long; splitting them differently would read
+    # differently in Python's parser (it keeps the space between two words there).
+    ours = re.sub(
+        rb"(?im)^(from|to|reply-to|cc):.*(\r\n[ \t].*)*", b"", raw.partition(b"\r\n\r\n")[0]
+    )
+    for word in re.findall(rb"=\?utf-8\?[qb]\?[^?]*\?=", ours, flags=re.IGNORECASE):
         assert len(word) <= 75
+    for word in re.findall(rb"=\?utf-8\?[qb]\?[^?]*\?=", raw, flags=re.IGNORECASE):
+        assert len(word) <= 76
 
 
 def test_an_ascii_email_reads_as_written():
@@ -331,6 +339,8 @@ BODY_TEXT = HEADER_TEXT + "\n\r.F"
     html=st.text(alphabet=BODY_TEXT, max_size=300),
     long_line=st.integers(min_value=0, max_value=1200),
 )
+# Python's Header.encode writes this name as one word of 76 characters (found by this test).
+@example(subject="", name="0000000000000000000éééééé€€€€€", extra="", text="", html="", long_line=0)
 def test_any_text_reads_as_django_would_have_sent_it(subject, name, extra, text, html, long_line):
     fields = {
         "subject": subject,
