@@ -20,6 +20,7 @@ from aftercart.core import schedule, stopping
 from aftercart.core.bulk import update_rows
 from aftercart.core.events import DomainEvent
 from aftercart.core.models import Shop
+from aftercart.core.queues import in_index_order
 from aftercart.customers.services import local_zone, tag_customer
 from aftercart.flows import predicates
 from aftercart.flows.defaults import DEFAULT_LOOP
@@ -630,7 +631,8 @@ def _advance_batch(size: int, due_by: datetime | None = None, *, one_by_one: boo
         )
         if paused:
             due = due.exclude(flow_id__in=paused)
-        ids = list(due.order_by("next_run_at").values_list("pk", flat=True)[:size])
+        with in_index_order():
+            ids = list(due.order_by("next_run_at").values_list("pk", flat=True)[:size])
         batch = list(
             Enrolment.objects.filter(pk__in=ids)
             .select_related("version", "flow", "shop", "customer")

@@ -29,6 +29,7 @@ from aftercart.core import schedule, stopping
 from aftercart.core.bulk import update_rows
 from aftercart.core.events import DomainEvent, publish_many
 from aftercart.core.models import Shop
+from aftercart.core.queues import in_index_order
 from aftercart.customers.models import Customer, Suppression
 from aftercart.customers.services import local_zone, suppression_reason
 from aftercart.messaging import esp, links, mime, rules
@@ -310,13 +311,16 @@ def _settle(courier: Courier, messages: list[Message], done: dict[str, int]) -> 
         courier.stop()
         return None
     by_pk = {m.pk: m for m in messages}
-    sent = []
-    with transaction.atomic(), db_connection.cursor() as cursor:
-        for pk, stage, value in answers:
-            if stage != "sent":
-                continue
-            cursor.execute(_MARK_SENT, _sent_row(pk, datetime.fromtimestamp(value, tz=UTC)))
-            sent.append(_event(by_pk[pk], Message.Status.SENT))
+    marks = [
+        _sent_row(pk, datetime.fromtimestamp(value, tz=UTC))
+        for pk, stage, value in answers
+        if stage == "sent"
+    ]
+    if marks:
+        # One round of statements (psycopg pipelines executemany), one commit.
+        with transaction.atomic(), db_connection.cursor() as cursor:
+            cursor.executemany(_MARK_SENT, marks)
+    sent = [_event(by_pk[pk], Message.Status.SENT) for pk, stage, _ in answers if stage == "sent"]
     done["sent"] += len(sent)
     for pk, stage, exc in answers:
         if stage == "prepare":  # e.g. a header the mail library refuses: retrying won't help
@@ -349,11 +353,12 @@ def _claim_batch(
     with transaction.atomic():
         # In the order of the (status, -priority, due_at) index: no sort of every queued
         # message (a backlog of 100,000) for each batch.
-        messages = list(
-            Message.objects.select_for_update(skip_locked=True)
-            .filter(status=Message.Status.QUEUED, due_at__lte=due_by)
-            .order_by("-priority", "due_at")[:size]
-        )
+        with in_index_order():
+            messages = list(
+                Message.objects.select_for_update(skip_locked=True)
+                .filter(status=Message.Status.QUEUED, due_at__lte=due_by)
+                .order_by("-priority", "due_at")[:size]
+            )
         if not messages:
             return None
         shops = Shop.objects.in_bulk({m.shop_id for m in messages})
