@@ -255,8 +255,8 @@ def refresh_statistics() -> None:
 
     A bulk load outruns autovacuum: with statistics from when a table was nearly empty, the
     planner answers "these 1,000 keys" by reading every row of the shop, and each batch of
-    an import gets slower than the last. SQLite's planner picks the key indexes without
-    statistics, and its ANALYZE reads whole indexes, so it is left alone.
+    an import gets slower than the last. SQLite is left alone here: its full ANALYZE reads
+    whole indexes; the workers refresh its statistics, sampled (worker.refresh_planner_stats).
     """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
