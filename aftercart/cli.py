@@ -262,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
         "connect", help="Store the webhook secret and API credentials of the shop's store"
     )
     c.add_argument("slug")
-    c.add_argument("platform", choices=["shopify", "woocommerce"])
+    c.add_argument("platform", choices=["shopify", "woocommerce", "aftership"])
     c.add_argument("--secret", required=True, help="The webhook signing secret")
     c.add_argument("--url", help="The store's URL (https://example.myshopify.com)")
     c.add_argument("--token", help="Shopify Admin API access token")

@@ -15,6 +15,11 @@ urlpatterns = [
         webhooks.woocommerce_webhook,
         name="webhook-woocommerce",
     ),
+    path(
+        "webhooks/aftership/<slug:shop_slug>",
+        webhooks.aftership_webhook,
+        name="webhook-aftership",
+    ),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

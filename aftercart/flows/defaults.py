@@ -11,6 +11,17 @@ DEFAULT_LOOP: dict[str, dict] = {
         "trigger": "shipment.created",
         "steps": [{"send": "shipping_notification"}],
     },
+    "out-for-delivery": {
+        "name": "Out for delivery",
+        "trigger": "shipment.out_for_delivery",
+        "steps": [{"send": "out_for_delivery"}],
+    },
+    # Late, or the carrier reported trouble: an apology before she has to ask.
+    "delivery-delayed": {
+        "name": "Delivery delayed: an apology",
+        "trigger": "shipment.delayed",
+        "steps": [{"send": "delivery_delayed"}],
+    },
     "delivered": {
         "name": "Delivered",
         "trigger": "shipment.delivered",

@@ -50,6 +50,14 @@ TRIGGERS = {
     "shipment.created": "shipment",
     "shipment.updated": "shipment",
     "shipment.delivered": "shipment",
+    # A parcel's status changed to one of these (tracking.statuses.PUBLISHED).
+    "shipment.out_for_delivery": "shipment",
+    "shipment.failed_attempt": "shipment",
+    "shipment.available_for_pickup": "shipment",
+    "shipment.exception": "shipment",
+    "shipment.returned_to_sender": "shipment",
+    # Published by the delay job: the delivery window passed, or trouble was reported.
+    "shipment.delayed": "shipment",
     "customer.created": "customer",
     # Published by the reviews capability: {"customer_id", "order_id", "rating", ...}.
     "review.submitted": "customer",

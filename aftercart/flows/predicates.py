@@ -162,6 +162,15 @@ def not_reordered(enrolment, args) -> bool:
     return bool(replenishment.products_to_reorder(enrolment.shop, enrolment.order_id))
 
 
+@predicate("no_late_delivery")
+def no_late_delivery(enrolment, args) -> bool:
+    """No parcel of the order is late and still on its way (orders.delivery marks them)."""
+    order = _order(enrolment)
+    if order is None:
+        return True
+    return not any(s.late_since and s.delivered_at is None for s in order.shipments.all())
+
+
 # Placeholders: no support tickets or returns exist yet, so none is open. See the module
 # docstring for how the support and returns apps put the real question in their place.
 @predicate("no_open_complaint", placeholder=True)

@@ -144,11 +144,17 @@ def request_drain() -> None:
 
 
 def parsers() -> dict[str, Parser]:
+    from aftercart.integrations.aftership.mapping import parse as parse_aftership
     from aftercart.integrations.generic.events import parse as parse_api
     from aftercart.integrations.shopify.mapping import parse as parse_shopify
     from aftercart.integrations.woocommerce.mapping import parse as parse_woo
 
-    return {"shopify": parse_shopify, "woocommerce": parse_woo, "api": parse_api}
+    return {
+        "shopify": parse_shopify,
+        "woocommerce": parse_woo,
+        "api": parse_api,
+        "aftership": parse_aftership,
+    }
 
 
 def drain(limit: int | None = None) -> dict[str, int]:

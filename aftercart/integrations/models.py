@@ -9,6 +9,7 @@ class StoreConnection(models.Model):
     class Platform(models.TextChoices):
         SHOPIFY = "shopify", "Shopify"
         WOOCOMMERCE = "woocommerce", "WooCommerce"
+        AFTERSHIP = "aftership", "AfterShip (tracking)"
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="connections")
     platform = models.CharField(max_length=20, choices=Platform.choices)

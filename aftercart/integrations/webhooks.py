@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from aftercart.core.models import Shop
 from aftercart.integrations import intake
+from aftercart.integrations.aftership import mapping as aftership
 from aftercart.integrations.services import signature_matches, webhook_target
 from aftercart.integrations.shopify import mapping as shopify
 from aftercart.integrations.woocommerce import mapping as woocommerce
@@ -93,4 +94,34 @@ def woocommerce_webhook(request: HttpRequest, shop_slug: str) -> JsonResponse:
         event_id=event_id,
         body=body,
         parser=woocommerce.parse,
+    )
+
+
+@csrf_exempt
+@require_POST
+def aftership_webhook(request: HttpRequest, shop_slug: str) -> JsonResponse:
+    """AfterShip's tracking updates, signed like Shopify's (base64 HMAC-SHA256 of the body)."""
+    shop, secret = webhook_target(shop_slug, "aftership")
+    if shop is None:
+        return _error(404, f"no shop {shop_slug!r}")
+    body = request.body
+    if not secret or not signature_matches(
+        secret, body, request.headers.get("aftership-hmac-sha256")
+    ):
+        return _error(401, "aftership-hmac-sha256 does not match the body")
+    try:
+        payload = intake.parse_json(body)
+    except ValueError as exc:
+        return _error(400, str(exc))
+    event = payload.get("event", "") if isinstance(payload, dict) else ""
+    event_id = (payload.get("event_id") if isinstance(payload, dict) else None) or _fallback_id(
+        str(event), body
+    )
+    return receive(
+        shop,
+        source="aftership",
+        topic=str(event)[:60],
+        event_id=str(event_id)[:200],
+        body=body,
+        parser=aftership.parse,
     )

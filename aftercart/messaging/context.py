@@ -7,6 +7,7 @@ from aftercart.messaging import links
 from aftercart.messaging.models import Message
 from aftercart.orders.queries import order_with_items
 from aftercart.orders.replenishment import products_to_reorder
+from aftercart.tracking.carriers import tracking_url
 
 
 def message_context(message: Message, shop: Shop, *, order=None) -> dict:
@@ -47,7 +48,7 @@ def message_context(message: Message, shop: Shop, *, order=None) -> dict:
         "order": plain(order),
         "items": items,
         "reorder_items": reorder_items,
-        "shipment": plain(shipment),
+        "shipment": shipment_values(shipment, order, message.locale),
         "marketing": message.marketing,
         "expected_delivery": extra.pop("expected_delivery", ""),
         "links": {
@@ -62,6 +63,20 @@ def message_context(message: Message, shop: Shop, *, order=None) -> dict:
         },
         **extra,
     }
+
+
+def shipment_values(shipment, order, language: str) -> dict | None:
+    """The parcel, with a link to follow it: the store's, else the carrier's own page."""
+    values = plain(shipment)
+    if values is not None and not values["tracking_url"]:
+        values["tracking_url"] = tracking_url(
+            shipment.carrier_code,
+            shipment.tracking_number,
+            language=language,
+            country=order.shipping_country,
+            postcode=order.shipping_postcode,
+        )
+    return values
 
 
 def plain(row) -> dict | None:

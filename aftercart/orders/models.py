@@ -177,19 +177,63 @@ class Shipment(models.Model):
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE)
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipments")
     external_id = models.CharField(max_length=100)
-    carrier = models.CharField(max_length=100, blank=True)
+    carrier = models.CharField(max_length=100, blank=True)  # as the store names it
+    # Ours (tracking.carriers): the store's name read, else the tracking number's; "" unknown.
+    carrier_code = models.CharField(max_length=20, blank=True)
     tracking_number = models.CharField(max_length=100, blank=True)
-    tracking_url = models.URLField(max_length=500, blank=True)
+    tracking_url = models.URLField(max_length=500, blank=True)  # the store's; else built
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.PENDING)
     items = models.JSONField(default=list, blank=True)  # [{"line": external id, "quantity": n}]
     shipped_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     source_updated_at = models.DateTimeField(null=True, blank=True)
+    # The delivery window promised when it shipped (orders.delivery), in the destination's
+    # days; `late_since` is set once it passed without delivery, or trouble was reported.
+    expected_from = models.DateField(null=True, blank=True)
+    expected_until = models.DateField(null=True, blank=True)
+    late_since = models.DateTimeField(null=True, blank=True)
+    late_reason = models.CharField(max_length=24, blank=True)
 
     class Meta:
         ordering = ["shipped_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["order", "external_id"], name="shipment_per_order")
+        ]
+        indexes = [models.Index(fields=["shop", "tracking_number"], name="shipment_by_number")]
+
+
+class TrackingEvent(models.Model):
+    """One scan of a parcel as its carrier reported it ("Sorted in Utrecht", 06:12).
+
+    Kept by tracking number, so an update that arrives before its shipment is known waits
+    (shipment empty) and is attached when the shipment comes.
+    """
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, db_index=False)
+    shipment = models.ForeignKey(
+        Shipment,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="tracking_events",
+    )
+    tracking_number = models.CharField(max_length=100)
+    status = models.CharField(max_length=24, choices=Shipment.Status.choices, blank=True)
+    raw_status = models.CharField(max_length=100, blank=True)  # the source's own word
+    description = models.CharField(max_length=500, blank=True)
+    location = models.CharField(max_length=200, blank=True)
+    occurred_at = models.DateTimeField()
+    source = models.CharField(max_length=20)
+    # The same scan reported twice (a redelivered webhook) is kept once.
+    key = models.CharField(max_length=64)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "tracking_number", "key"], name="one_tracking_event_per_scan"
+            )
         ]
 
 

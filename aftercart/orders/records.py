@@ -6,7 +6,7 @@ nothing already stored.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from aftercart.customers.services import CustomerData
@@ -37,6 +37,31 @@ class ShipmentData:
     shipped_at: datetime | None = None
     delivered_at: datetime | None = None
     updated_at: datetime | None = None
+
+
+@dataclass
+class Checkpoint:
+    """One scan of a parcel, as a carrier or an aggregator reported it."""
+
+    occurred_at: datetime
+    status: str | None  # normalised (tracking.statuses); None: the source's word is unknown
+    raw_status: str = ""
+    description: str = ""
+    location: str = ""
+
+
+@dataclass
+class TrackingUpdate:
+    """What a tracking source says about one tracking number: its scans, its status now."""
+
+    tracking_number: str
+    source: str
+    status: str | None = None  # normalised; None: take the newest scan's
+    raw_status: str = ""
+    carrier: str | None = None
+    checkpoints: list[Checkpoint] = field(default_factory=list)
+    updated_at: datetime | None = None
+    expected_delivery: date | None = None
 
 
 @dataclass

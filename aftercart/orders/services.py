@@ -18,6 +18,9 @@ from aftercart.core.models import Shop
 from aftercart.customers.services import CustomerData, upsert_customer
 from aftercart.orders.models import LineItem, Order, OrderEvent, Product, Refund, Shipment, Variant
 from aftercart.orders.records import LineData, OrderData, RefundData, ShipmentData
+from aftercart.orders.scans import attach_waiting_scans
+from aftercart.tracking import carriers
+from aftercart.tracking.statuses import PUBLISHED
 
 PAID_STATES = {
     Order.Financial.PAID,
@@ -64,7 +67,7 @@ class _Recorder:
         type_: str,
         key: str,
         occurred_at: datetime | None,
-        domain_event: str | None = None,
+        domain_event: str | tuple[str, ...] | None = None,
         payload: dict | None = None,
         **ids,
     ) -> bool:
@@ -91,9 +94,10 @@ class _Recorder:
         OrderEvent.objects.bulk_create([event for event, _, _ in self._pending])
         for event, domain_event, ids in self._pending:
             self.written.append(event.external_id)
-            if domain_event:
+            names = (domain_event,) if isinstance(domain_event, str) else domain_event or ()
+            for name in names:
                 publish(
-                    domain_event,
+                    name,
                     self.order.shop_id,
                     order_id=self.order.pk,
                     customer_id=self.order.customer_id,
@@ -415,19 +419,30 @@ def _apply_shipment(order: Order, data: ShipmentData, rec: _Recorder) -> Shipmen
     ):
         return shipment  # an older version of this shipment: nothing to learn from it
     previous = shipment.status
+    previous_number = shipment.tracking_number
     for attr in ("carrier", "tracking_number", "tracking_url", "items", "shipped_at"):
         value = getattr(data, attr)
         if value not in (None, ""):
             setattr(shipment, attr, value)
-    if data.status and data.status != previous:
+    shipment.tracking_number = carriers.clean_number(shipment.tracking_number)[:100]
+    found = carriers.identify(shipment.carrier, shipment.tracking_number, order.shipping_country)
+    shipment.carrier_code = found.code
+    shipment.carrier = shipment.carrier or found.name
+    status, status_at = data.status, data.updated_at
+    if shipment.tracking_number and shipment.tracking_number != previous_number:
+        # Scans that came (from a tracking service) before the store told us of the parcel.
+        waiting = attach_waiting_scans(shipment)
+        if waiting and STATUS_RANK.get(waiting[0], 0) > STATUS_RANK.get(status or "", -1):
+            status, status_at = waiting
+    if status and status != previous:
         newer = bool(
-            data.updated_at
-            and (shipment.source_updated_at is None or data.updated_at > shipment.source_updated_at)
+            status_at
+            and (shipment.source_updated_at is None or status_at > shipment.source_updated_at)
         )
-        if is_new or newer or STATUS_RANK.get(data.status, 0) >= STATUS_RANK.get(previous, 0):
-            shipment.status = data.status
+        if is_new or newer or STATUS_RANK.get(status, 0) >= STATUS_RANK.get(previous, 0):
+            shipment.status = status
     if shipment.status == Shipment.Status.DELIVERED and not shipment.delivered_at:
-        shipment.delivered_at = data.delivered_at or data.updated_at or timezone.now()
+        shipment.delivered_at = data.delivered_at or status_at or timezone.now()
     if shipment.shipped_at is None:
         shipment.shipped_at = data.updated_at or timezone.now()
     if data.updated_at:
@@ -446,13 +461,16 @@ def _apply_shipment(order: Order, data: ShipmentData, rec: _Recorder) -> Shipmen
     )
     if shipment.status != previous and shipment.status not in ("pending",):
         # A status that came with the shipment itself happened when it shipped.
-        status_time = data.updated_at or (shipment.shipped_at if is_new else None) or timezone.now()
+        status_time = status_at or (shipment.shipped_at if is_new else None) or timezone.now()
         is_delivered = shipment.status == Shipment.Status.DELIVERED
+        names = ("shipment.delivered",) if is_delivered else ("shipment.updated",)
+        if shipment.status in PUBLISHED:
+            names += (f"shipment.{shipment.status}",)  # "shipment.out_for_delivery" for flows
         rec.note(
             OrderEvent.Type.DELIVERED if is_delivered else OrderEvent.Type.SHIPMENT_UPDATED,
             f"shipment:{shipment.external_id}:{shipment.status}",
             shipment.delivered_at if is_delivered else status_time,
-            "shipment.delivered" if is_delivered else "shipment.updated",
+            names,
             {"status": shipment.status, **info},
             **ids,
         )

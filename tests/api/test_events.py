@@ -181,3 +181,40 @@ def test_openapi_docs_are_served(client):
     # Served from our own static files: the docs work without internet access.
     assert b"/static/ninja/swagger-ui-bundle.js" in docs.content
     assert b"cdn." not in docs.content
+
+
+def test_scans_for_a_tracking_number_through_the_api(shop, send, drain):
+    send(shop, {"type": "order.placed", "data": ORDER})
+    send(
+        shop,
+        {
+            "type": "shipment.created",
+            "data": {"order_id": "A-1001", "id": "s1", "tracking_number": "3SABCD1234567"},
+        },
+    )
+    scans = {
+        "tracking_number": "3SABCD1234567",
+        "checkpoints": [
+            {"occurred_at": "2026-11-03T07:00:00+01:00", "status": "in_transit"},
+            {
+                "occurred_at": "2026-11-03T09:30:00+01:00",
+                "status": "failed_attempt",
+                "description": "Niemand thuis",
+            },
+        ],
+    }
+    assert send(shop, {"type": "tracking.updated", "data": scans}).status_code == 202
+    drain()
+
+    order = Order.objects.get(shop=shop, external_id="A-1001")
+    shipment = order.shipments.get()
+    assert (shipment.status, shipment.carrier) == ("failed_attempt", "PostNL")
+    assert shipment.tracking_events.last().description == "Niemand thuis"
+
+    wrong = {**scans, "checkpoints": [{"occurred_at": "soon", "status": "lost"}]}
+    response = send(shop, {"type": "tracking.updated", "data": wrong})
+    assert response.status_code == 422
+    assert {p["field"] for p in response.json()["problems"]} == {
+        "data.checkpoints.0.occurred_at",
+        "data.checkpoints.0.status",
+    }

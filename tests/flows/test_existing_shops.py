@@ -12,13 +12,15 @@ from aftercart.flows.services import save_flow
 
 pytestmark = pytest.mark.django_db
 upgrade = importlib.import_module("aftercart.flows.migrations.0003_default_loop_additions")
+delivery = importlib.import_module("aftercart.flows.migrations.0004_delivery_flows")
+LATER = set(upgrade.NEW_FLOWS) | set(delivery.NEW_FLOWS)  # flows added after the first loop
 
 
 def shop_as_it_was(slug, after_delivery):
     """A shop with the default loop as it was installed before this migration."""
     shop, _ = create_shop(slug, name=slug.title())
     for key, definition in DEFAULT_LOOP.items():
-        if key not in upgrade.NEW_FLOWS:
+        if key not in LATER:
             save_flow(shop, key, after_delivery if key == "after-delivery" else definition)
     return shop
 
@@ -29,7 +31,7 @@ def current(shop, key):
 
 def test_the_migration_installs_what_the_defaults_say_today():
     # A change to the default loop needs a migration of its own for the shops made before.
-    for key, copied in upgrade.NEW_FLOWS.items():
+    for key, copied in {**upgrade.NEW_FLOWS, **delivery.NEW_FLOWS}.items():
         assert copied == DEFAULT_LOOP[key], key  # noqa: SIM300  the copy is what is checked
     assert upgrade.AFTER_DELIVERY == DEFAULT_LOOP["after-delivery"]  # noqa: SIM300
 
@@ -39,6 +41,7 @@ def test_an_old_shop_gets_the_new_flows_and_the_hold():
     before = current(shop, "after-delivery").number
 
     upgrade.add_to_existing_shops(apps, None)
+    delivery.add_to_existing_shops(apps, None)
 
     assert set(Flow.objects.filter(shop=shop).values_list("key", flat=True)) == set(DEFAULT_LOOP)
     assert current(shop, "replenishment").definition == DEFAULT_LOOP["replenishment"]

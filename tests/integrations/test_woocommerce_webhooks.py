@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from aftercart.integrations.models import Delivery
-from aftercart.orders.models import Order
+from aftercart.orders.models import Order, Shipment
 from tests.conftest import WOO_SECRET, load, sign
 
 ORDER = load("woocommerce/order.json")
@@ -127,3 +127,60 @@ def test_same_delivery_twice_is_stored_once(shop, woo, drain):
     assert woo(shop, "order.created", ORDER, delivery_id="d1").json()["status"] == "duplicate"
     drain()
     assert Order.objects.count() == 1
+
+
+def test_a_tracking_plugins_parcels_become_shipments(shop, woo, drain):
+    order = copy.deepcopy(ORDER)
+    order["status"] = "completed"
+    order["meta_data"] = [
+        {"id": 1, "key": "_billing_vat", "value": ""},
+        {
+            "id": 2,
+            "key": "_wc_shipment_tracking_items",
+            "value": [
+                {
+                    "tracking_provider": "postnl",
+                    "custom_tracking_provider": "",
+                    "custom_tracking_link": "",
+                    "tracking_number": "3S ABCD 1234567",
+                    "date_shipped": "1795392000",
+                    "tracking_id": "a1b2c3",
+                },
+                {
+                    "tracking_provider": "",
+                    "custom_tracking_provider": "Budbee",
+                    "custom_tracking_link": "https://budbee.example/track/XYZ",
+                    "tracking_number": "XYZ",
+                    "date_shipped": "not a time",
+                    "tracking_id": "d4e5f6",
+                },
+            ],
+        },
+        {"id": 3, "key": "shipment_status", "value": [{"status": "out_for_delivery"}]},
+    ]
+    assert woo(shop, "order.updated", order).status_code == 200
+    drain()
+
+    first, second = Shipment.objects.filter(shop=shop).order_by("external_id")
+    assert (first.carrier_code, first.tracking_number, first.status) == (
+        "postnl",
+        "3SABCD1234567",
+        "out_for_delivery",
+    )
+    assert first.shipped_at.isoformat() == "2026-11-23T00:00:00+00:00"
+    assert (second.carrier, second.carrier_code, second.tracking_url, second.status) == (
+        "Budbee",
+        "",
+        "https://budbee.example/track/XYZ",
+        "in_transit",
+    )
+
+
+def test_tracking_items_that_are_not_objects_are_named(shop, woo):
+    order = copy.deepcopy(ORDER)
+    order["meta_data"] = [{"key": "_wc_shipment_tracking_items", "value": ["3SABCD1234567"]}]
+    response = woo(shop, "order.updated", order)
+    assert response.status_code == 422
+    assert response.json()["problems"] == [
+        {"field": "meta_data._wc_shipment_tracking_items[0]", "problem": "must be an object"}
+    ]

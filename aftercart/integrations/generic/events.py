@@ -13,7 +13,15 @@ from aftercart.customers import services as customers
 from aftercart.customers.services import CustomerData
 from aftercart.integrations.intake import Intake, PayloadError, UnknownTopic
 from aftercart.orders import services as orders
-from aftercart.orders.records import LineData, OrderData, RefundData, ShipmentData
+from aftercart.orders import tracking
+from aftercart.orders.records import (
+    Checkpoint,
+    LineData,
+    OrderData,
+    RefundData,
+    ShipmentData,
+    TrackingUpdate,
+)
 
 SOURCE = "api"
 Money = Annotated[Decimal, Field(max_digits=14, decimal_places=2, ge=0)]
@@ -143,6 +151,24 @@ class DeliveredIn(Strict):
     delivered_at: datetime | None = None
 
 
+class ScanIn(Strict):
+    occurred_at: datetime
+    status: ShipmentStatus | None = Field(
+        None, description="The parcel's status after this scan, in Aftercart's words"
+    )
+    description: str = Field("", max_length=500, examples=["Sorted at the Utrecht depot"])
+    location: str = Field("", max_length=200)
+
+
+class TrackingIn(Strict):
+    """Scans of one parcel, by tracking number (your own carrier integration, a script)."""
+
+    tracking_number: Id
+    status: ShipmentStatus | None = Field(None, description="Now; else the newest scan's")
+    updated_at: datetime | None = None
+    checkpoints: list[ScanIn] = Field([], max_length=500)
+
+
 EVENT_DATA: dict[str, type[Strict]] = {
     "order.placed": OrderIn,
     "order.paid": OrderIn,
@@ -152,6 +178,7 @@ EVENT_DATA: dict[str, type[Strict]] = {
     "order.cancelled": CancellationIn,
     "order.refunded": RefundEventIn,
     "customer.updated": CustomerIn,
+    "tracking.updated": TrackingIn,
 }
 EventType = Literal[
     "order.placed",
@@ -162,6 +189,7 @@ EventType = Literal[
     "order.cancelled",
     "order.refunded",
     "customer.updated",
+    "tracking.updated",
 ]
 
 
@@ -207,6 +235,13 @@ def parse(topic: str, payload: Any) -> Intake:
             f"order:{obj.order_id}",
             obj.updated_at or obj.delivered_at or obj.shipped_at,
             lambda shop: orders.record_shipment(shop, obj.order_id, shipment, SOURCE),
+        )
+    if isinstance(obj, TrackingIn):
+        update = to_tracking(obj)
+        return Intake(
+            f"tracking:{obj.tracking_number}",
+            obj.updated_at or max((c.occurred_at for c in obj.checkpoints), default=None),
+            lambda shop: tracking.record_tracking(shop, update),
         )
     if isinstance(obj, RefundEventIn):
         refund = to_refund(obj)
@@ -266,6 +301,26 @@ def to_shipment(s: ShipmentIn) -> ShipmentData:
         shipped_at=s.shipped_at,
         delivered_at=s.delivered_at,
         updated_at=s.updated_at,
+    )
+
+
+def to_tracking(t: TrackingIn) -> TrackingUpdate:
+    return TrackingUpdate(
+        tracking_number=t.tracking_number,
+        source=SOURCE,
+        status=t.status,
+        raw_status=t.status or "",
+        updated_at=t.updated_at,
+        checkpoints=[
+            Checkpoint(
+                occurred_at=c.occurred_at,
+                status=c.status,
+                raw_status=c.status or "",
+                description=c.description,
+                location=c.location,
+            )
+            for c in t.checkpoints
+        ],
     )
 
 

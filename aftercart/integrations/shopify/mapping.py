@@ -14,6 +14,7 @@ from aftercart.integrations.fields import Reader
 from aftercart.integrations.intake import Intake, UnknownTopic
 from aftercart.orders import services as orders
 from aftercart.orders.records import LineData, OrderData, RefundData, ShipmentData
+from aftercart.tracking import statuses
 
 SOURCE = "shopify"
 ORDER_TOPICS = {
@@ -40,29 +41,6 @@ FULFILMENT = {
     "partial": "partial",
     "fulfilled": "fulfilled",
     "restocked": "unfulfilled",
-}
-# Shopify's fulfillment.shipment_status, normalised.
-SHIPMENT_STATUS = {
-    "label_printed": "info_received",
-    "label_purchased": "info_received",
-    "confirmed": "info_received",
-    "ready_for_pickup": "available_for_pickup",
-    "picked_up": "delivered",
-    "in_transit": "in_transit",
-    "out_for_delivery": "out_for_delivery",
-    "attempted_delivery": "failed_attempt",
-    "delivered": "delivered",
-    "failure": "exception",
-    "carrier_picked_up": "in_transit",
-}
-# fulfillment.status when there is no shipment_status yet.
-FULFILMENT_STATUS = {
-    "pending": "pending",
-    "open": "info_received",
-    "success": "in_transit",
-    "cancelled": "cancelled",
-    "error": "exception",
-    "failure": "exception",
 }
 
 
@@ -231,7 +209,7 @@ def map_fulfillment(data: dict, r: Reader, path: str) -> ShipmentData:
     )
     urls = data.get("tracking_urls") or ([data["tracking_url"]] if data.get("tracking_url") else [])
     shipment_status = r.text(data, "shipment_status", path)
-    status = SHIPMENT_STATUS.get(shipment_status or "") or FULFILMENT_STATUS.get(
+    status = statuses.SHOPIFY.get(shipment_status or "") or statuses.SHOPIFY_FULFILMENT.get(
         r.text(data, "status", path) or ""
     )
     updated_at = r.moment(data, "updated_at", path)

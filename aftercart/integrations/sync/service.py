@@ -98,6 +98,8 @@ def connections_to_sync(
     """The shop's connections that can be synced, and the others with the reason why not."""
     ready, skipped = [], []
     for connection in connections(shop):
+        if connection.platform not in FETCHERS:
+            continue  # a tracking service: it pushes scans, it holds no orders to fetch
         reason = missing_credentials(connection)
         if reason:
             skipped.append((connection, reason))

@@ -1,6 +1,6 @@
 """WooCommerce webhook payloads (REST API v3 order shape) mapped onto the order services."""
 
-from datetime import UTC
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -8,7 +8,8 @@ from aftercart.customers.services import CustomerData
 from aftercart.integrations.fields import Reader
 from aftercart.integrations.intake import Intake, UnknownTopic
 from aftercart.orders import services as orders
-from aftercart.orders.records import LineData, OrderData, RefundData
+from aftercart.orders.records import LineData, OrderData, RefundData, ShipmentData
+from aftercart.tracking import statuses
 
 SOURCE = "woocommerce"
 # WooCommerce order status -> (financial status, fulfilment status or None, cancelled)
@@ -127,7 +128,66 @@ def map_order(data: dict, r: Reader) -> OrderData:
         note=r.text(data, "customer_note"),
         lines=lines,
         refunds=refunds,
+        shipments=map_tracking_items(data, r) or None,
     )
+
+
+# Shipment tracking plugins (WooCommerce Shipment Tracking, Advanced Shipment Tracking)
+# keep an order's parcels in this meta field; TrackShip adds their statuses alongside.
+TRACKING_ITEMS = "_wc_shipment_tracking_items"
+TRACKSHIP_STATUS = "shipment_status"
+
+
+def _meta(data: dict, key: str) -> Any:
+    for entry in data.get("meta_data") or []:
+        if isinstance(entry, dict) and entry.get("key") == key:
+            return entry.get("value")
+    return None
+
+
+def map_tracking_items(data: dict, r: Reader) -> list[ShipmentData]:
+    """The parcels a tracking plugin recorded on the order; [] when none is installed."""
+    items = _meta(data, TRACKING_ITEMS)
+    if not isinstance(items, list):
+        return []
+    tracked = _meta(data, TRACKSHIP_STATUS)
+    tracked = tracked if isinstance(tracked, list) else []
+    shipments = []
+    for i, item in enumerate(items):
+        path = f"meta_data.{TRACKING_ITEMS}[{i}]."
+        if not isinstance(item, dict):
+            r.fail(path.rstrip("."), "must be an object")
+            continue
+        number = str(item.get("tracking_number") or "").strip()
+        if not number:
+            continue
+        shipped = _shipped_at(item.get("date_shipped"))
+        raw = (
+            tracked[i].get("status") if i < len(tracked) and isinstance(tracked[i], dict) else None
+        )
+        status = statuses.normalise("woocommerce", raw) or statuses.IN_TRANSIT
+        shipments.append(
+            ShipmentData(
+                external_id=str(item.get("tracking_id") or number)[:100],
+                status=status,
+                carrier=str(
+                    item.get("custom_tracking_provider") or item.get("tracking_provider") or ""
+                )[:100]
+                or None,
+                tracking_number=number[:100],
+                tracking_url=str(item.get("custom_tracking_link") or "")[:500] or None,
+                shipped_at=shipped,
+            )
+        )
+    return shipments
+
+
+def _shipped_at(value: Any) -> datetime | None:
+    """The plugins store a Unix time, as a number or a string of one."""
+    try:
+        return datetime.fromtimestamp(int(value), tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
 
 
 def map_line(item: dict, r: Reader, path: str) -> LineData:
