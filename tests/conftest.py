@@ -4,6 +4,8 @@ import email.policy
 import hashlib
 import hmac
 import json
+import os
+import shutil
 import socket
 import threading
 from pathlib import Path
@@ -153,3 +155,41 @@ def inbox(settings):
     box.port = port
     yield box
     controller.stop()
+
+
+# Headless Chromium (Debian's, driven by Playwright) for the pages people use.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def browser():
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.skip("chromium is not installed")
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def no_horizontal_overflow(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+ARTIFACTS = Path(os.environ.get("AFTERCART_TEST_ARTIFACTS", "test-artifacts"))
+
+
+def keep_screenshot(page, name: str) -> Path:
+    """A full-page screenshot kept after the run (test-artifacts/, or $AFTERCART_TEST_ARTIFACTS)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    target = ARTIFACTS / name
+    page.screenshot(path=str(target), full_page=True)
+    return target

@@ -1,5 +1,7 @@
 """The shop every row belongs to, the people who work on it, and its API keys."""
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -44,6 +46,14 @@ class Shop(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The shop's clock: what "today" and "10:00" mean for it."""
+        try:
+            return ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            return ZoneInfo("UTC")
 
 
 class ShopMembership(models.Model):
@@ -90,3 +100,14 @@ class ScheduledJob(models.Model):
 
     name = models.CharField(max_length=100, primary_key=True)
     next_run_at = models.DateTimeField()
+
+
+class RateLimit(models.Model):
+    """How often a key ("status-lookup:address:<hash>") was used in its current window.
+
+    In the database, not a process's memory: every web process must count the same hits.
+    """
+
+    key = models.CharField(max_length=120, primary_key=True)
+    window_start = models.DateTimeField()
+    hits = models.PositiveIntegerField(default=0)

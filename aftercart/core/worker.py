@@ -21,7 +21,7 @@ from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
-from aftercart.core import schedule, stopping
+from aftercart.core import ratelimit, schedule, stopping
 from aftercart.core.models import WorkerHeartbeat
 
 log = logging.getLogger(__name__)
@@ -124,6 +124,7 @@ class Maintenance(threading.Thread):
                 maintain(self.worker_id)
                 if time.monotonic() >= stats_due:
                     refresh_planner_stats()
+                    ratelimit.forget_old()  # counters of windows long over
                     stats_due = time.monotonic() + PLANNER_STATS_SECONDS
             except Exception:
                 log.exception("worker maintenance failed; trying again")

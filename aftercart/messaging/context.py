@@ -5,6 +5,7 @@ from functools import cache, partial
 from aftercart.core.models import Shop
 from aftercart.messaging import links
 from aftercart.messaging.models import Message
+from aftercart.orders.links import status_url
 from aftercart.orders.queries import order_with_items
 from aftercart.orders.replenishment import products_to_reorder
 from aftercart.tracking.carriers import tracking_url
@@ -53,7 +54,8 @@ def message_context(message: Message, shop: Shop, *, order=None) -> dict:
         "expected_delivery": extra.pop("expected_delivery", ""),
         "links": {
             "shop": shop.public_base_url,
-            "status": "",
+            # The order's status page, signed for this order (only when a template uses it).
+            "status": cache(partial(status_url, shop.id, order.pk)) if order is not None else "",
             # Signed when a template uses them (marketing mail's footer), not for every
             # order email: the template engine calls a callable value. Once, so the HTML
             # and the text part carry the same link.

@@ -37,6 +37,14 @@ KINDS: dict[str, Kind] = {
         ),
         Kind("delivered", _("Delivered"), marketing=False, priority=90),
         Kind("delivery_delayed", _("Delivery delayed"), marketing=False, priority=95),
+        # Asked for on the order-status lookup form; a link she waits for, or none at all.
+        Kind(
+            "order_status_link",
+            _("Order status link"),
+            marketing=False,
+            priority=100,
+            expires_after=timedelta(hours=1),
+        ),
         Kind(
             "check_in",
             _("Check-in after delivery"),

@@ -102,3 +102,16 @@ def order_facts(shop_id: int, order_id: int) -> dict | None:
         .values("customer_id", "locale", "placed_at")
         .first()
     )
+
+
+def order_by_number_and_email(shop: Shop, number: str, email: str) -> Order | None:
+    """The order a customer names by its number ("1001" or "#1001") and her address."""
+    bare = number.strip().lstrip("#")
+    if not bare:
+        return None
+    return (
+        Order.objects.filter(shop=shop, number__in=[bare, f"#{bare}"], email__iexact=email.strip())
+        .select_related("customer")
+        .order_by("-placed_at")
+        .first()
+    )

@@ -1,9 +1,11 @@
 """The customer's pages: no login; a signed link says who she is and for which shop."""
 
+import time
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import translation
-from django.views.decorators.csrf import csrf_exempt
+from django.utils import timezone, translation
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
 from aftercart.core.models import Shop
@@ -11,6 +13,9 @@ from aftercart.customers import services as customers
 from aftercart.customers.models import Customer
 from aftercart.messaging.links import read_unsubscribe_token
 from aftercart.messaging.services import message_locale
+from aftercart.messaging.status_lookup import request_status_link
+from aftercart.orders.links import LinkExpired, read_status_token
+from aftercart.orders.status_page import read_status_page
 
 
 def _recipient(token: str) -> tuple[Shop, str] | None:
@@ -67,3 +72,80 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
         subscribed=customers.receives_marketing(shop, email),
         saved=saved,
     )
+
+
+# The order-status page --------------------------------------------------------------
+
+# A lookup answers no sooner than this, whatever it found: how long it took must not say
+# whether the number and address matched (a match also queues an email).
+LOOKUP_FLOOR_SECONDS = 0.4
+
+
+def _shop_page(request, template: str, shop: Shop, language: str, status: int = 200, **context):
+    """In the customer's language, with times as the shop's clocks show them."""
+    with translation.override(language), timezone.override(shop.zone):
+        return render(request, template, {"shop": shop, **context}, status=status)
+
+
+@require_http_methods(["GET"])
+def order_status(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        found = read_status_token(token)
+    except LinkExpired as expired:
+        shop = Shop.objects.filter(pk=expired.shop_id).first()
+        if shop is None:
+            return _page(request, "portal/invalid_link.html", None, status=404)
+        return _shop_page(
+            request, "portal/link_expired.html", shop, shop.locale, status=410, expired=True
+        )
+    shop = Shop.objects.filter(pk=found[0]).first() if found else None
+    if shop is None:
+        return _page(request, "portal/invalid_link.html", None, status=404)
+    page = read_status_page(
+        shop, found[1], lambda order: message_locale(shop, order.customer, order.locale)
+    )
+    if page is None:
+        return _page(request, "portal/invalid_link.html", None, status=404)
+    response = _shop_page(request, "portal/order_status.html", shop, page.language, page=page)
+    response["Cache-Control"] = "private, no-store"  # a customer's address and items
+    return response
+
+
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def find_order(request: HttpRequest, shop_slug: str) -> HttpResponse:
+    shop = Shop.objects.filter(slug=shop_slug).first()
+    if shop is None:
+        return _page(request, "portal/invalid_link.html", None, status=404)
+    language = translation.get_language_from_request(request)
+    language = message_locale(shop, None, request.GET.get("lang") or language)
+    if request.method == "GET":
+        return _shop_page(request, "portal/find_order.html", shop, language)
+    started = time.monotonic()
+    number = request.POST.get("number", "")
+    email = request.POST.get("email", "")
+    problems = []
+    if not number.strip():
+        problems.append("number")
+    if "@" not in email:
+        problems.append("email")
+    if problems:
+        return _shop_page(
+            request,
+            "portal/find_order.html",
+            shop,
+            language,
+            status=400,
+            problems=problems,
+            number=number[:60],
+            email=email[:254],
+        )
+    lookup = request_status_link(shop, number, email, client=_client(request))
+    time.sleep(max(0.0, LOOKUP_FLOOR_SECONDS - (time.monotonic() - started)))
+    if lookup.limited:
+        return _shop_page(request, "portal/find_order_limited.html", shop, language, status=429)
+    return _shop_page(request, "portal/find_order_sent.html", shop, language, email=email)
+
+
+def _client(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR", "")

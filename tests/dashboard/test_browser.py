@@ -1,38 +1,13 @@
 """The dashboard in a real browser at phone size: it fits, and the order's timeline shows."""
 
-import shutil
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
 from aftercart.orders.records import RefundData, ShipmentData
+from tests.conftest import no_horizontal_overflow
 from tests.dashboard.conftest import PASSWORD, make_user, place_order
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-
-
-@pytest.fixture
-def browser():
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.skip("chromium is not installed")
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-def no_horizontal_overflow(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth") <= 390
 
 
 @pytest.fixture
