@@ -1,4 +1,5 @@
-"""The product's URLs plus /bench/ceiling: a bare view that inserts one row and answers.
+"""The product's URLs plus bare views to compare with: /bench/ceiling inserts one row and
+answers; /bench/read/<id> reads one row and answers.
 
 It goes through the same server, middleware and database as a webhook, so the ratio
 of webhook throughput to it shows what Aftercart's own work costs.
@@ -19,4 +20,16 @@ def ceiling(request):
     return HttpResponse(b'{"status":"accepted"}', content_type="application/json")
 
 
-urlpatterns = [path("bench/ceiling", ceiling), *product_urls]
+def read_ceiling(request, pk: int):
+    """A bare page: one row read by its key, a line of HTML (the status page's baseline)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT number, email FROM orders_order WHERE id = %s", [pk])
+        row = cursor.fetchone()
+    return HttpResponse(f"<!doctype html><p>Order {row[0] if row else '?'}</p>".encode())
+
+
+urlpatterns = [
+    path("bench/ceiling", ceiling),
+    path("bench/read/<int:pk>", read_ceiling),
+    *product_urls,
+]

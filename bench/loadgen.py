@@ -63,6 +63,12 @@ def build_request(host: str, port: int, path: str, body: bytes, headers: dict[st
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
+def build_get(host: str, port: int, path: str, headers: dict[str, str] | None = None) -> bytes:
+    lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}"]
+    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
 def run(host: str, port: int, requests: list[bytes], concurrency: int) -> Result:
     latencies: list[float] = []
     statuses: dict[int, int] = {}

@@ -2,9 +2,12 @@
 
 from functools import cache, partial
 
+from django.utils import formats, translation
+
 from aftercart.core.models import Shop
 from aftercart.messaging import links
 from aftercart.messaging.models import Message
+from aftercart.orders.delivery import order_window
 from aftercart.orders.links import status_url
 from aftercart.orders.queries import order_with_items
 from aftercart.orders.replenishment import products_to_reorder
@@ -51,7 +54,8 @@ def message_context(message: Message, shop: Shop, *, order=None) -> dict:
         "reorder_items": reorder_items,
         "shipment": shipment_values(shipment, order, message.locale),
         "marketing": message.marketing,
-        "expected_delivery": extra.pop("expected_delivery", ""),
+        "expected_delivery": extra.pop("expected_delivery", None)
+        or expected_delivery(message, shop, order, shipment),
         "links": {
             "shop": shop.public_base_url,
             # The order's status page, signed for this order (only when a template uses it).
@@ -65,6 +69,33 @@ def message_context(message: Message, shop: Shop, *, order=None) -> dict:
         },
         **extra,
     }
+
+
+# The emails that promise a day: the confirmation from the order date, the shipping
+# notification from the parcel's window (set when it shipped).
+PROMISES = {"order_confirmation", "shipping_notification", "out_for_delivery"}
+
+
+def expected_delivery(message: Message, shop: Shop, order, shipment) -> str:
+    """ "Tuesday 24 – Wednesday 25 November" in the email's language, or "" when unknown."""
+    if message.kind not in PROMISES or order is None:
+        return ""
+    if shipment is not None and shipment.expected_until:
+        first, last = shipment.expected_from or shipment.expected_until, shipment.expected_until
+    elif message.kind == "order_confirmation" and not order.shipments.all():
+        window = order_window(shop, order)
+        if window is None:
+            return ""
+        first, last = window.earliest, window.latest
+    else:
+        return ""
+    with translation.override(message.locale):
+        if first == last:
+            return formats.date_format(last, "l j F")
+        same_month = first.month == last.month
+        return f"{formats.date_format(first, 'l j' if same_month else 'l j F')} – " + (
+            formats.date_format(last, "l j F")
+        )
 
 
 def shipment_values(shipment, order, language: str) -> dict | None:

@@ -262,6 +262,7 @@ class OrderEvent(models.Model):
         PAID = "paid", _("Payment received")
         SHIPPED = "shipped", _("Shipped")
         SHIPMENT_UPDATED = "shipment_updated", _("Shipment update")
+        DELAYED = "delayed", _("Running late")
         DELIVERED = "delivered", _("Delivered")
         CANCELLED = "cancelled", _("Cancelled")
         REFUNDED = "refunded", _("Refunded")
@@ -286,3 +287,16 @@ class OrderEvent(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["order", "external_id"], name="one_event_per_fact")
         ]
+
+
+class DeliveryModel(models.Model):
+    """What a shop's own parcels taught about transit times (tracking.estimates), relearned
+    daily by orders.delivery: shipped to delivered, and order placed to delivered."""
+
+    shop = models.OneToOneField(
+        Shop, on_delete=models.CASCADE, primary_key=True, related_name="delivery_model"
+    )
+    learned_at = models.DateTimeField()
+    parcels = models.PositiveIntegerField(default=0)  # delivered parcels it was learned from
+    transit = models.JSONField(default=dict)
+    from_order = models.JSONField(default=dict)

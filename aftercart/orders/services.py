@@ -16,6 +16,7 @@ from django.utils import timezone
 from aftercart.core.events import publish
 from aftercart.core.models import Shop
 from aftercart.customers.services import CustomerData, upsert_customer
+from aftercart.orders.delivery import set_expected_window
 from aftercart.orders.models import LineItem, Order, OrderEvent, Product, Refund, Shipment, Variant
 from aftercart.orders.records import LineData, OrderData, RefundData, ShipmentData
 from aftercart.orders.scans import attach_waiting_scans
@@ -218,6 +219,38 @@ def record_shipment(
         _settle_statuses(order, rec, fulfilment_given=False)
         rec.flush()
     return OrderChange(order, applied=True, events=rec.written)
+
+
+def record_delay(shop: Shop, shipment_id: int, reason: str, at: datetime) -> bool:
+    """Mark a parcel late, once: on its order's timeline, and published as shipment.delayed.
+
+    `reason`: "window_passed" (its delivery window ended without delivery) or the trouble
+    the carrier reported (failed_attempt, exception, returned_to_sender)."""
+    with transaction.atomic():
+        shipment = Shipment.objects.filter(shop=shop, pk=shipment_id).only("order_id").first()
+        if shipment is None:
+            return False
+        order = Order.objects.select_for_update().get(pk=shipment.order_id)
+        shipment = Shipment.objects.get(pk=shipment_id)
+        if shipment.late_since is not None or shipment.delivered_at is not None:
+            return False  # marked by another run, or delivered meanwhile
+        shipment.late_since, shipment.late_reason = at, reason[:24]
+        shipment.save(update_fields=["late_since", "late_reason"])
+        rec = _Recorder(order, "aftercart")
+        rec.note(
+            OrderEvent.Type.DELAYED,
+            f"shipment:{shipment.external_id}:late",
+            at,
+            "shipment.delayed",
+            {
+                "reason": reason,
+                "carrier": shipment.carrier,
+                "tracking_number": shipment.tracking_number,
+            },
+            shipment_id=shipment.pk,
+        )
+        rec.flush()
+    return True
 
 
 def record_refund(shop: Shop, order_external_id: str, data: RefundData, source: str) -> OrderChange:
@@ -447,6 +480,7 @@ def _apply_shipment(order: Order, data: ShipmentData, rec: _Recorder) -> Shipmen
         shipment.shipped_at = data.updated_at or timezone.now()
     if data.updated_at:
         shipment.source_updated_at = data.updated_at
+    set_expected_window(order.shop, shipment, order)  # when it ships: its delivery window
     shipment.save()
 
     ids = {"shipment_id": shipment.pk}

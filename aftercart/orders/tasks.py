@@ -3,7 +3,7 @@ from datetime import timedelta
 from django_tasks import task
 
 from aftercart.core import schedule
-from aftercart.orders import replenishment
+from aftercart.orders import delivery, replenishment
 
 
 @task()
@@ -15,3 +15,21 @@ def learn_reorder_intervals() -> dict[str, int]:
 
 # Weekly: an interval is a habit over months; a week's orders barely move a median.
 schedule.every(timedelta(days=7), learn_reorder_intervals, name="orders.learn-reorder-intervals")
+
+
+@task()
+def learn_delivery_times() -> dict[str, int]:
+    """Relearn every shop's transit times from its delivered parcels (safe to run twice)."""
+    return delivery.learn_for_every_shop()
+
+
+@task()
+def mark_late_shipments() -> int:
+    """Mark parcels whose delivery window passed, or that ran into trouble, as late (once)."""
+    return delivery.mark_late_shipments()
+
+
+# Daily: a day's deliveries barely move a shop's ranges. Every ten minutes: an apology that
+# comes the morning after the promised day is still before most customers ask.
+schedule.every(timedelta(days=1), learn_delivery_times, name="orders.learn-delivery-times")
+schedule.every(timedelta(minutes=10), mark_late_shipments, name="orders.mark-late-shipments")

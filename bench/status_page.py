@@ -1,0 +1,160 @@
+"""Order-status page benchmark: concurrent customers opening their signed links, on loopback.
+
+    .venv/bin/python bench/status_page.py                      # SQLite, 50 concurrent
+    .venv/bin/python bench/status_page.py --concurrency 10 --requests 5000
+
+In a fresh SQLite database, a shop with --orders orders (1–3 lines each, a parcel with
+six carrier scans each) is written through the services. The production server
+(granian, --web-workers x --threads) then serves, to --concurrency clients on keep-alive
+connections, each asking for page after page with no pause:
+  * a bare page reading one order row by its key (the baseline: server, middleware,
+    one query);
+  * the order-status page of a random order, through its signed link (token checked,
+    order, lines, parcels, scans and timeline read, rendered in the customer's language).
+Prints requests/s, p50 and p99 for both, and the ratio of the page to the baseline.
+"""
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench import loadgen  # noqa: E402
+from bench.intake import free_port, wait_for_port  # noqa: E402
+
+SEED = """
+import django, json, random, sys
+django.setup()
+from datetime import timedelta
+from decimal import Decimal
+from django.core.management import call_command
+from django.utils import timezone
+call_command("migrate", verbosity=0)
+from aftercart.core.events import muted
+from aftercart.core.services import create_shop
+from aftercart.customers.services import CustomerData
+from aftercart.orders.links import status_url
+from aftercart.orders.records import Checkpoint, LineData, OrderData, ShipmentData, TrackingUpdate
+from aftercart.orders.services import record_order
+from aftercart.orders.tracking import record_tracking
+
+rng = random.Random(7)
+shop, _ = create_shop("bench", name="Bench Roastery", locale="nl")
+now = timezone.now()
+paths = []
+STEPS = ["info_received", "in_transit", "in_transit", "in_transit", "out_for_delivery", "delivered"]
+with muted():  # history: no flows, no emails
+    for i in range({orders}):
+        placed = now - timedelta(days=rng.randint(1, 20))
+        order = record_order(shop, OrderData(
+            external_id=str(i), source="api", number=str(1000 + i), email=f"c{{i}}@example.com",
+            customer=CustomerData(email=f"c{{i}}@example.com", first_name="Klant"),
+            currency="EUR", total=Decimal("39.90"), placed_at=placed, financial_status="paid",
+            locale=rng.choice(["nl", "en"]), shipping_country="NL", shipping_postcode="1016 GV",
+            lines=[LineData(title=f"Koffie {{j}}", quantity=1, unit_price=Decimal("13.30"))
+                   for j in range(rng.randint(1, 3))],
+            shipments=[ShipmentData(external_id="p1", status="info_received",
+                                    tracking_number=f"3SBNCH{{i:07d}}", updated_at=placed)],
+        )).order
+        record_tracking(shop, TrackingUpdate(
+            tracking_number=f"3SBNCH{{i:07d}}", source="api",
+            checkpoints=[Checkpoint(placed + timedelta(hours=6 * k), s, s, f"Scan {{k}}", "Utrecht")
+                         for k, s in enumerate(STEPS)]))
+        paths.append((order.pk, status_url(shop.pk, order.pk).split("://", 1)[1].split("/", 1)[1]))
+        if i % 500 == 0:
+            print(f"  orders written: {{i:,}}/{orders:,}", file=sys.stderr, end="\\r")
+from aftercart.core.worker import refresh_planner_stats
+refresh_planner_stats()  # as a worker does at start
+print(json.dumps(paths))
+"""
+
+
+def report(label: str, result: loadgen.Result, baseline: loadgen.Result | None = None) -> None:
+    ratio = ""
+    if baseline:
+        ratio = (
+            f"   {result.rate / baseline.rate:.0%} of the baseline's rate, "
+            f"p99 {result.pct(0.99) / baseline.pct(0.99):.1f}x"
+        )
+    bad = {k: v for k, v in result.statuses.items() if k != 200}
+    print(
+        f"  {label:<28} {result.rate:7.0f} req/s   p50 {result.p50:6.1f} ms"
+        f"   p99 {result.pct(0.99):6.1f} ms{ratio}{'   not 200: ' + str(bad) if bad else ''}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--orders", type=int, default=5000)
+    parser.add_argument("--requests", type=int, default=10000)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2, help="blocking threads per web worker")
+    args = parser.parse_args()
+
+    data_dir = Path(tempfile.mkdtemp(prefix="aftercart-bench-"))
+    env = {
+        **os.environ,
+        "AFTERCART_DATA_DIR": str(data_dir),
+        "DJANGO_SETTINGS_MODULE": "bench.bench_settings",
+        "PYTHONPATH": str(ROOT),
+        "SECRET_KEY": "bench",
+        "EMAIL_URL": "outbox://",
+    }
+    env.pop("DATABASE_URL", None)
+    print(
+        f"Order-status page on SQLite (WAL): {args.orders:,} orders, {args.requests:,} requests, "
+        f"{args.concurrency} concurrent clients, granian {args.web_workers} workers x "
+        f"{args.threads} threads, {os.cpu_count()} cores"
+    )
+    started = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-c", SEED.format(orders=args.orders)],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    import json
+
+    orders = json.loads(out.stdout.strip().splitlines()[-1])
+    print(
+        f"  {len(orders):,} orders with parcels and scans written in {time.perf_counter() - started:.0f} s"
+    )
+
+    from aftercart.server import web_command
+
+    port = free_port()
+    web = subprocess.Popen(
+        web_command("127.0.0.1", port, args.web_workers, args.threads), env=env, cwd=ROOT
+    )
+    try:
+        wait_for_port(port)
+        rng = random.Random(11)
+        picks = [rng.choice(orders) for _ in range(args.requests)]
+        pages = [loadgen.build_get("127.0.0.1", port, f"/{path}") for _, path in picks]
+        bare = [loadgen.build_get("127.0.0.1", port, f"/bench/read/{pk}") for pk, _ in picks]
+        warm = min(2000, args.requests)
+        loadgen.run("127.0.0.1", port, pages[:warm], args.concurrency)
+        loadgen.run("127.0.0.1", port, bare[:warm], args.concurrency)
+        baseline = loadgen.run("127.0.0.1", port, bare, args.concurrency)
+        page = loadgen.run("127.0.0.1", port, pages, args.concurrency)
+        report("bare page, 1 row (baseline)", baseline)
+        report("order-status page", page, baseline)
+    finally:
+        web.terminate()
+        web.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
