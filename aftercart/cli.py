@@ -202,6 +202,16 @@ def cmd_flows(args) -> int:
         raise CliError(str(exc)) from None
 
 
+def cmd_delivery(args) -> int:
+    from aftercart.orders.command import DeliveryCommandError, run_delivery
+
+    shop = _only_shop(args.shop)
+    try:
+        return run_delivery(shop, args)
+    except DeliveryCommandError as exc:
+        raise CliError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="aftercart",
@@ -334,6 +344,23 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true", help="Print the report as JSON")
     c.add_argument("--shop", help=shop_help)
     s.set_defaults(func=cmd_flows)
+
+    s = sub.add_parser("delivery", help="Learn and backtest the shop's delivery windows")
+    dl = s.add_subparsers(dest="delivery_cmd", required=True, metavar="ACTION")
+    c = dl.add_parser(
+        "learn", help="Relearn transit times from the delivered parcels (daily anyway)"
+    )
+    c.add_argument("--shop", help=shop_help)
+    c = dl.add_parser(
+        "backtest",
+        help="Learn from parcels shipped before a date, score the windows of those after",
+    )
+    c.add_argument(
+        "--since", required=True, help="YYYY-MM-DD (midnight in the shop's time zone) or ISO 8601"
+    )
+    c.add_argument("--json", action="store_true", help="Print the scores as JSON")
+    c.add_argument("--shop", help=shop_help)
+    s.set_defaults(func=cmd_delivery)
     return p
 
 

@@ -199,3 +199,27 @@ def test_a_shop_that_never_hears_of_deliveries_sees_no_parcel_late(shop):
     place(shop, 9400, placed=long_ago, shipped=long_ago)
     assert delivery.mark_late_shipments() == 0
     assert not Shipment.objects.filter(late_since__isnull=False).exists()
+
+
+def test_the_delivery_commands_learn_and_score(shop, capsys):
+    import json
+
+    from aftercart.cli import main
+
+    history(shop, date(2026, 6, 1), weeks=10)
+    assert main(["delivery", "learn"]) == 0
+    assert "delivered parcels" in capsys.readouterr().out
+
+    assert main(["delivery", "backtest", "--since", "2026-07-20"]) == 0
+    out = capsys.readouterr().out
+    assert "learned (80 % windows)" in out and "naive: carrier norms" in out
+
+    assert main(["delivery", "backtest", "--since", "2026-07-20", "--json"]) == 0
+    scores = json.loads(capsys.readouterr().out)
+    assert scores["learned"]["share_inside"] >= 0.8
+    assert (
+        scores["naive"]["mean_absolute_error_days"] > scores["learned"]["mean_absolute_error_days"]
+    )
+
+    assert main(["delivery", "backtest", "--since", "last tuesday"]) == 2
+    assert "is not a date" in capsys.readouterr().err
