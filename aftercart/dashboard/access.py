@@ -20,6 +20,7 @@ DEFAULT_ACCENT = "#2f6f5e"
 SECTIONS = {
     "orders": "orders",
     "order": "orders",
+    "deliveries": "deliveries",
     "customers": "customers",
     "customer": "customers",
     "customer-erase": "customers",

@@ -2,6 +2,7 @@ from django.urls import path
 
 from aftercart.dashboard.views import (
     customers,
+    deliveries,
     flow_report,
     flows,
     intake,
@@ -18,6 +19,7 @@ urlpatterns = [
     path("shops/<slug:shop_slug>/", shops.shop_home, name="shop"),
     path("shops/<slug:shop_slug>/orders/", orders.order_list, name="orders"),
     path("shops/<slug:shop_slug>/orders/<int:pk>/", orders.order_page, name="order"),
+    path("shops/<slug:shop_slug>/deliveries/", deliveries.delivery_list, name="deliveries"),
     path("shops/<slug:shop_slug>/customers/", customers.customer_list, name="customers"),
     path("shops/<slug:shop_slug>/customers/<int:pk>/", customers.customer_page, name="customer"),
     path(

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django import template
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from aftercart.core.money import format_money
 from aftercart.orders.models import OrderEvent, Shipment
@@ -61,9 +62,25 @@ def event_detail(context, event: OrderEvent) -> str:
             parts.append(money(context, Decimal(payload["amount"]), order.currency))
         if payload.get("reason"):
             parts.append(str(payload["reason"]))
+    elif event.type == OrderEvent.Type.DELAYED:
+        parts.append(late_reason(payload.get("reason", "")))
+        parts += [str(payload[k]) for k in ("carrier", "tracking_number") if payload.get(k)]
     elif event.type == OrderEvent.Type.CANCELLED and payload.get("reason"):
         parts.append(_("reason: %(reason)s") % {"reason": payload["reason"]})
     return " · ".join(parts)
+
+
+LATE_REASONS = {
+    "window_passed": _lazy("the delivery window passed"),
+    "failed_attempt": _lazy("a delivery attempt failed"),
+    "exception": _lazy("the carrier reported a problem"),
+    "returned_to_sender": _lazy("going back to the shop"),
+}
+
+
+@register.filter
+def late_reason(reason: str) -> str:
+    return str(LATE_REASONS.get(reason, reason))
 
 
 @register.filter
