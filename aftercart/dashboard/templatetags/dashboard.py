@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django import template
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from aftercart.core.money import format_money
 from aftercart.orders.models import OrderEvent, Shipment
@@ -71,10 +71,10 @@ def event_detail(context, event: OrderEvent) -> str:
 
 
 LATE_REASONS = {
-    "window_passed": _lazy("the delivery window passed"),
-    "failed_attempt": _lazy("a delivery attempt failed"),
-    "exception": _lazy("the carrier reported a problem"),
-    "returned_to_sender": _lazy("going back to the shop"),
+    "window_passed": gettext_lazy("the delivery window passed"),
+    "failed_attempt": gettext_lazy("a delivery attempt failed"),
+    "exception": gettext_lazy("the carrier reported a problem"),
+    "returned_to_sender": gettext_lazy("going back to the shop"),
 }
 
 
