@@ -118,6 +118,7 @@ def _locked_order(shop: Shop, external_id: str, source: str, currency: str | Non
         .first()
     )
     if order is not None:
+        order.shop = shop  # already at hand: no query when a service reads it
         return order
     try:
         with transaction.atomic():
@@ -130,7 +131,9 @@ def _locked_order(shop: Shop, external_id: str, source: str, currency: str | Non
             )
     except IntegrityError:
         # A concurrent delivery for the same order created it first.
-        return Order.objects.select_for_update().get(shop=shop, external_id=external_id)
+        order = Order.objects.select_for_update().get(shop=shop, external_id=external_id)
+        order.shop = shop
+        return order
 
 
 def record_order(shop: Shop, data: OrderData) -> OrderChange:
@@ -168,6 +171,8 @@ def _record_order(shop: Shop, data: OrderData) -> OrderChange:
         )
     elif data.updated_at and order.source_updated_at and data.updated_at < order.source_updated_at:
         return OrderChange(order, applied=False)
+    else:
+        order.shop = shop  # at hand already: reading it costs no query
 
     was_paid = order.financial_status in PAID_STATES
     was_cancelled = order.cancelled_at is not None

@@ -55,9 +55,10 @@ def record_tracking(shop: Shop, update: TrackingUpdate) -> TrackingResult:
             )
         ]
     with transaction.atomic():
+        # Not locked here: record_shipment locks each parcel's order first, as every other
+        # writer of a shipment does, so two of them never wait on each other in a circle.
         shipments = list(
             Shipment.objects.select_related("order")
-            .select_for_update()
             .filter(shop=shop, tracking_number=number)
             .order_by("id")
         )
