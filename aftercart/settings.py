@@ -123,6 +123,9 @@ ALLOWED_HOSTS = [
 CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
 ]
+# How many proxies in front append to X-Forwarded-For (0: none; the peer's address is the
+# client's). Only then is the header believed: a client can write anything into it.
+AFTERCART_PROXY_HOPS = int(os.environ.get("AFTERCART_PROXY_HOPS", "0") or 0)
 # Outgoing webhooks to private or loopback addresses (SSRF): refused unless allowed.
 AFTERCART_WEBHOOKS_ALLOW_PRIVATE = _env_bool("AFTERCART_WEBHOOKS_ALLOW_PRIVATE")
 BASE_URL = os.environ.get("AFTERCART_BASE_URL", "http://127.0.0.1:8000").rstrip("/")

@@ -32,6 +32,14 @@ def sign(secret: str, body: bytes) -> str:
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache():
+    # Each test makes its shops anew, and ids come round again: no cached answer carries over.
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _forget_cached_webhook_targets():
     # Each test makes its shops anew; a process cache must not carry one test's into the next.
     from aftercart.flows import services as flows

@@ -4,7 +4,14 @@ from django.contrib import admin
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from aftercart.core.models import ApiKey, ScheduledJob, Shop, ShopMembership, WorkerHeartbeat
+from aftercart.core.models import (
+    ApiKey,
+    RateLimit,
+    ScheduledJob,
+    Shop,
+    ShopMembership,
+    WorkerHeartbeat,
+)
 from aftercart.core.services import shops_for_user
 
 
@@ -130,6 +137,17 @@ class OperationsAdmin(admin.ModelAdmin):
 @admin.register(WorkerHeartbeat)
 class WorkerHeartbeatAdmin(OperationsAdmin):
     list_display = ["worker_id", "hostname", "pid", "started_at", "seen_at"]
+
+
+@admin.register(RateLimit)
+class RateLimitAdmin(OperationsAdmin):
+    """Attempt counters (the order-status lookup's); keys are hashes, never addresses."""
+
+    list_display = ["key", "window_start", "hits"]
+
+    def has_delete_permission(self, request, obj=None):
+        # Deleting a counter is how an operator lifts a pause early.
+        return request.user.is_superuser
 
 
 @admin.register(ScheduledJob)

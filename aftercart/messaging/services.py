@@ -72,8 +72,11 @@ def new_message(
     due_at: datetime | None = None,
     extra: dict | None = None,
     flow_id: int | None = None,
+    to_email: str = "",
 ) -> Message:
-    """A message for the outbox, not saved yet (queue_message or queue_messages saves it)."""
+    """A message for the outbox, not saved yet (queue_message or queue_messages saves it).
+
+    `to_email`: another address than the customer's (the order's own, for its status link)."""
     spec = kind_of(kind)
     due = due_at or timezone.now()
     return Message(
@@ -89,7 +92,7 @@ def new_message(
         dedupe_key=dedupe_key[:200],
         due_at=due,
         expires_at=due + spec.expires_after if spec.expires_after else None,
-        to_email=customer.email,
+        to_email=to_email or customer.email,
         locale=message_locale(shop, customer, order_locale),
     )
 

@@ -54,6 +54,7 @@ def request_status_link(shop: Shop, number: str, email: str, client: str = "") -
         dedupe_key=f"status-link:{order.pk}:{bucket}",
         order_id=order.pk,
         order_locale=order.locale,
+        to_email=order.email,  # the address on the order, the one she typed
         extra={"links": {"status": status_url(shop.pk, order.pk, LOOKUP)}},
     )
     return Lookup(limited=False, sent=True)

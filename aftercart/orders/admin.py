@@ -3,7 +3,17 @@
 from django.contrib import admin
 
 from aftercart.core.admin import ReadOnlyAdmin, ReadOnlyInline, ShopScopedAdmin
-from aftercart.orders.models import LineItem, Order, OrderEvent, Product, Refund, Shipment, Variant
+from aftercart.orders.models import (
+    DeliveryModel,
+    LineItem,
+    Order,
+    OrderEvent,
+    Product,
+    Refund,
+    Shipment,
+    TrackingEvent,
+    Variant,
+)
 
 
 class LineItemInline(ReadOnlyInline, admin.TabularInline):
@@ -120,3 +130,18 @@ class VariantAdmin(ShopScopedAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(TrackingEvent)
+class TrackingEventAdmin(ReadOnlyAdmin):
+    list_display = ["tracking_number", "shipment", "status", "description", "occurred_at", "source"]
+    list_filter = ["shop", "status", "source"]
+    search_fields = ["tracking_number"]
+    list_select_related = ["shipment"]
+
+
+@admin.register(DeliveryModel)
+class DeliveryModelAdmin(ReadOnlyAdmin):
+    """What each shop's parcels taught about transit times (relearned daily)."""
+
+    list_display = ["shop", "parcels", "learned_at"]

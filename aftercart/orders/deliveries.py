@@ -8,6 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.core.cache import cache
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -62,7 +63,13 @@ class CarrierRow:
 
 def carrier_table(shop: Shop, days: int = CARRIER_DAYS) -> list[CarrierRow]:
     """Per carrier, parcels delivered in the last `days` days: how long they took, and how
-    often our window held."""
+    often our window held. Kept ten minutes: a busy shop's 90 days are many parcels."""
+    return cache.get_or_set(
+        f"aftercart:carrier-table:{shop.pk}:{days}", lambda: _carrier_table(shop, days), 600
+    )
+
+
+def _carrier_table(shop: Shop, days: int) -> list[CarrierRow]:
     since = timezone.now() - timedelta(days=days)
     rows = (
         Shipment.objects.filter(

@@ -19,10 +19,11 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from django.db.models import Q
 from django.utils import timezone
 
 from aftercart.core.models import Shop
-from aftercart.orders.models import DeliveryModel, Order, Shipment
+from aftercart.orders.models import DeliveryModel, Order, Shipment, TrackingEvent
 from aftercart.tracking.calendar import business_days_between
 from aftercart.tracking.estimates import Estimate, Journey, TransitModel, area_of
 from aftercart.tracking.statuses import TROUBLE
@@ -209,35 +210,47 @@ def mark_late_shipments(now: datetime | None = None) -> int:
     from aftercart.orders.services import record_delay
 
     now = now or timezone.now()
+    # The latest "today" anywhere on earth (UTC+14): a window that ended before it may
+    # have passed for its shop; each shop's own today decides below.
+    cutoff = (now + timedelta(hours=14)).date()
     candidates = (
         Shipment.objects.filter(
             late_since__isnull=True,
             delivered_at__isnull=True,
             shipped_at__gte=now - LATE_LOOKBACK,
         )
+        .filter(Q(status__in=TROUBLE) | Q(expected_until__lt=cutoff))
         .exclude(status__in=[Shipment.Status.DELIVERED, Shipment.Status.CANCELLED])
-        .select_related("shop", "order")
+        .select_related("shop")
+        .order_by("id")
     )
     marked = 0
-    for shipment in candidates.iterator(chunk_size=500):
-        shop = shipment.shop
-        if shipment.expected_until is None and shipment.status not in TROUBLE:
-            set_expected_window(shop, shipment, shipment.order)
-            if shipment.expected_until:
-                Shipment.objects.filter(pk=shipment.pk).update(
-                    expected_from=shipment.expected_from, expected_until=shipment.expected_until
-                )
-        reason = late_reason(shipment, timezone.localtime(now, shop.zone).date())
-        if reason == "window_passed" and not _hears_of_deliveries(shop, shipment):
-            continue  # a shop that never reports deliveries would see every parcel "late"
-        if reason and record_delay(shop, shipment.pk, reason, now):
-            marked += 1
+    for chunk in _chunks(candidates.iterator(chunk_size=500), 500):
+        # Which of these parcels have carrier scans: one query per chunk, not per parcel.
+        scanned = set(
+            TrackingEvent.objects.filter(shipment_id__in=[s.pk for s in chunk])
+            .values_list("shipment_id", flat=True)
+            .distinct()
+        )
+        for shipment in chunk:
+            shop = shipment.shop
+            reason = late_reason(shipment, timezone.localtime(now, shop.zone).date())
+            if reason == "window_passed" and not (shipment.pk in scanned or _model(shop)[2] > 0):
+                continue  # a shop that never reports deliveries would see every parcel "late"
+            if reason and record_delay(shop, shipment.pk, reason, now):
+                marked += 1
     return marked
 
 
-def _hears_of_deliveries(shop: Shop, shipment: Shipment) -> bool:
-    _, _, parcels = _model(shop)
-    return parcels > 0 or shipment.tracking_events.exists()
+def _chunks(items, size: int):
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 # Backtest -------------------------------------------------------------------------------

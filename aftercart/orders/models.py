@@ -186,7 +186,11 @@ class Shipment(models.Model):
     items = models.JSONField(default=list, blank=True)  # [{"line": external id, "quantity": n}]
     shipped_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
-    source_updated_at = models.DateTimeField(null=True, blank=True)
+    source_updated_at = models.DateTimeField(null=True, blank=True)  # the store's clock
+    # The time of the newest carrier scan applied (orders.tracking); once set, the scans
+    # lead and the store's word only moves the parcel forward. Never compared with the
+    # store's clock: the two are different clocks.
+    tracking_status_at = models.DateTimeField(null=True, blank=True)
     # The delivery window promised when it shipped (orders.delivery), in the destination's
     # days; `late_since` is set once it passed without delivery, or trouble was reported.
     expected_from = models.DateField(null=True, blank=True)

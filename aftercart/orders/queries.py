@@ -67,9 +67,7 @@ def orders_with_items(shop: Shop | int, ids) -> dict[int, Order]:
 def order_detail(
     shop: Shop, *, pk: int | None = None, external_id: str | None = None
 ) -> Order | None:
-    qs = Order.objects.filter(shop=shop).prefetch_related(
-        "lines", "shipments__tracking_events", "refunds", "events"
-    )
+    qs = Order.objects.filter(shop=shop).prefetch_related("lines", "shipments", "refunds", "events")
     if pk is not None:
         qs = qs.filter(pk=pk)
     elif external_id is not None:

@@ -244,10 +244,14 @@ def _reordered(shop: Shop, order: Order, product_ids: list[int]) -> set[int]:
 def orders_with_consumables(shop_id: int, order_ids: set[int]) -> set[int]:
     """Which of these orders have a consumable product at all: for the rest there is never
     anything to remind of, and a batch of flow steps need not ask one order at a time."""
+    # The shop is checked on the product (a line only ever names its own shop's products):
+    # joined through the orders instead, a planner without fresh statistics hashed every
+    # order of the shop for each batch (45 ms at 100,000 orders on PostgreSQL).
     return set(
         LineItem.objects.filter(
-            order_id__in=order_ids, order__shop_id=shop_id, product__consumable=True
+            order_id__in=order_ids, product__shop_id=shop_id, product__consumable=True
         )
+        .order_by()
         .values_list("order_id", flat=True)
         .distinct()
     )

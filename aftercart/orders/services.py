@@ -226,6 +226,29 @@ def record_shipment(
     return OrderChange(order, applied=True, events=rec.written)
 
 
+def record_scan(
+    shop: Shop, order_external_id: str, shipment_external_id: str, status: str | None, at: datetime
+) -> OrderChange:
+    """A carrier scan of `at` says the parcel is now `status` (orders.tracking calls this)."""
+    with transaction.atomic():
+        order = _locked_order(shop, order_external_id, "tracking", None)
+        rec = _Recorder(order, "tracking")
+        delivered = status == Shipment.Status.DELIVERED
+        _apply_shipment(
+            order,
+            ShipmentData(
+                external_id=shipment_external_id,
+                status=status,
+                delivered_at=at if delivered else None,
+            ),
+            rec,
+            scan_at=at,
+        )
+        _settle_statuses(order, rec, fulfilment_given=False)
+        rec.flush()
+    return OrderChange(order, applied=True, events=rec.written)
+
+
 def record_delay(shop: Shop, shipment_id: int, reason: str, at: datetime) -> bool:
     """Mark a parcel late, once: on its order's timeline, and published as shipment.delayed.
 
@@ -445,13 +468,17 @@ def _remember(key: tuple[int, str, str], pk: int, found: dict) -> None:
     transaction.on_commit(keep)
 
 
-def _apply_shipment(order: Order, data: ShipmentData, rec: _Recorder) -> Shipment:
+def _apply_shipment(
+    order: Order, data: ShipmentData, rec: _Recorder, *, scan_at: datetime | None = None
+) -> Shipment:
+    """Apply what the store (or, with `scan_at`, a carrier scan of that time) says."""
     shipment = Shipment.objects.filter(order=order, external_id=data.external_id).first()
     is_new = shipment is None
     if is_new:
         shipment = Shipment(shop_id=order.shop_id, order=order, external_id=data.external_id)
     elif (
-        data.updated_at
+        scan_at is None
+        and data.updated_at
         and shipment.source_updated_at
         and data.updated_at < shipment.source_updated_at
     ):
@@ -462,28 +489,48 @@ def _apply_shipment(order: Order, data: ShipmentData, rec: _Recorder) -> Shipmen
         value = getattr(data, attr)
         if value not in (None, ""):
             setattr(shipment, attr, value)
+    if not shipment.tracking_url.lower().startswith(("https://", "http://")):
+        shipment.tracking_url = ""  # a "javascript:" link must never reach a page or an email
     shipment.tracking_number = carriers.clean_number(shipment.tracking_number)[:100]
     found = carriers.identify(shipment.carrier, shipment.tracking_number, order.shipping_country)
     shipment.carrier_code = found.code
     shipment.carrier = shipment.carrier or found.name
     status, status_at = data.status, data.updated_at
-    if shipment.tracking_number and shipment.tracking_number != previous_number:
-        # Scans that came (from a tracking service) before the store told us of the parcel.
-        waiting = attach_waiting_scans(shipment)
-        if waiting and STATUS_RANK.get(waiting[0], 0) > STATUS_RANK.get(status or "", -1):
-            status, status_at = waiting
-    if status and status != previous:
-        newer = bool(
-            status_at
-            and (shipment.source_updated_at is None or status_at > shipment.source_updated_at)
-        )
-        if is_new or newer or STATUS_RANK.get(status, 0) >= STATUS_RANK.get(previous, 0):
-            shipment.status = status
+    if scan_at is not None:
+        # A carrier scan: the newest scan wins, whatever the store's clock says.
+        if shipment.tracking_status_at is None or scan_at > shipment.tracking_status_at:
+            shipment.status = status or shipment.status
+            shipment.tracking_status_at = scan_at
+        status_at = scan_at
+    else:
+        if shipment.tracking_number and shipment.tracking_number != previous_number:
+            # Scans that came (from a tracking service) before the store told us of the parcel.
+            waiting = attach_waiting_scans(
+                shipment, shipment.shipped_at or data.updated_at or timezone.now()
+            )
+            if waiting:
+                shipment.status, shipment.tracking_status_at = waiting
+                status_at = waiting[1]
+        if status and status != shipment.status:
+            forward = STATUS_RANK.get(status, 0) > STATUS_RANK.get(shipment.status, 0)
+            newer = bool(
+                data.updated_at
+                and (
+                    shipment.source_updated_at is None
+                    or data.updated_at > shipment.source_updated_at
+                )
+            )
+            if shipment.tracking_status_at is not None:
+                # The carrier's scans lead: the store's word only moves the parcel forward.
+                if forward:
+                    shipment.status, status_at = status, data.updated_at
+            elif is_new or newer or STATUS_RANK.get(status, 0) >= STATUS_RANK.get(previous, 0):
+                shipment.status, status_at = status, data.updated_at
     if shipment.status == Shipment.Status.DELIVERED and not shipment.delivered_at:
         shipment.delivered_at = data.delivered_at or status_at or timezone.now()
     if shipment.shipped_at is None:
         shipment.shipped_at = data.updated_at or timezone.now()
-    if data.updated_at:
+    if data.updated_at and scan_at is None:
         shipment.source_updated_at = data.updated_at
     set_expected_window(order.shop, shipment, order)  # when it ships: its delivery window
     shipment.save()

@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.db.models import Prefetch
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from aftercart.core.models import Shop
+from aftercart.orders.delivery import order_window
 from aftercart.orders.models import Order, OrderEvent, Shipment, TrackingEvent
+from aftercart.orders.scans import scans_for_parcels
 from aftercart.tracking.carriers import tracking_url
 from aftercart.tracking.statuses import TROUBLE
 
@@ -67,6 +69,8 @@ class StatusPage:
     cancelled: bool
     contact_email: str
     language: str
+    # Nothing shipped yet: the days expected from the order date (orders.delivery).
+    expected: tuple[date, date] | None = None
     # Filled by later capabilities (returns, reviews): (label, url).
     actions: list[tuple[str, str]] = field(default_factory=list)
 
@@ -80,15 +84,7 @@ def read_status_page(
         .select_related("customer")
         .prefetch_related(
             "lines",
-            Prefetch(
-                "shipments",
-                queryset=Shipment.objects.prefetch_related(
-                    Prefetch(
-                        "tracking_events",
-                        queryset=TrackingEvent.objects.order_by("-occurred_at", "-id"),
-                    )
-                ),
-            ),
+            "shipments",
             Prefetch(
                 "events",
                 queryset=OrderEvent.objects.only("order_id", "type", "external_id", "occurred_at"),
@@ -101,9 +97,17 @@ def read_status_page(
     language = language_of(order)
     shipments = [s for s in order.shipments.all() if s.status != Shipment.Status.CANCELLED]
     events = list(order.events.all())
+    scans = scans_for_parcels(shop.pk, shipments)
     with translation.override(language):  # labels and statuses in the customer's words
-        parcels = [_parcel(s, order, events, language) for s in shipments]
+        parcels = [_parcel(s, scans[s.pk], order, events, language) for s in shipments]
         steps = _steps(order, shipments, events)
+    expected = None
+    if not shipments and order.cancelled_at is None:
+        window = order_window(shop, order)
+        today = timezone.localdate(timezone=shop.zone)
+        # Promised days that have passed say nothing useful: then nothing is said.
+        if window and window.latest >= today:
+            expected = (max(window.earliest, today), window.latest)
     return StatusPage(
         order=order,
         steps=steps,
@@ -112,6 +116,7 @@ def read_status_page(
         cancelled=order.cancelled_at is not None,
         contact_email=shop.reply_to or shop.sender_email,
         language=language,
+        expected=expected,
     )
 
 
@@ -147,11 +152,20 @@ def _steps(order: Order, shipments: list[Shipment], events: list[OrderEvent]) ->
     return steps
 
 
-def _parcel(shipment: Shipment, order: Order, events: list[OrderEvent], language: str) -> Parcel:
-    scans = [
-        Scan(e.occurred_at, e.description or e.get_status_display(), e.location)
-        for e in list(shipment.tracking_events.all())[:MAX_SCANS]
-    ]
+def _scan_text(scan: TrackingEvent) -> str:
+    if scan.description and scan.description != "status only":
+        return scan.description
+    return str(scan.get_status_display())
+
+
+def _parcel(
+    shipment: Shipment,
+    tracking_events: list[TrackingEvent],
+    order: Order,
+    events: list[OrderEvent],
+    language: str,
+) -> Parcel:
+    scans = [Scan(e.occurred_at, _scan_text(e), e.location) for e in tracking_events[:MAX_SCANS]]
     if not scans:
         # No carrier scans (no tracking service connected): the statuses the store reported.
         prefix = f"shipment:{shipment.external_id}:"
@@ -161,7 +175,7 @@ def _parcel(shipment: Shipment, order: Order, events: list[OrderEvent], language
             for e in sorted(events, key=lambda e: e.occurred_at, reverse=True)
             if e.external_id.startswith(prefix) and e.external_id.removeprefix(prefix) in labels
         ]
-    link = shipment.tracking_url or tracking_url(
+    link = shipment.tracking_url or tracking_url(  # http(s) only: orders.services sees to it
         shipment.carrier_code,
         shipment.tracking_number,
         language=language,

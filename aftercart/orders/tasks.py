@@ -3,7 +3,7 @@ from datetime import timedelta
 from django_tasks import task
 
 from aftercart.core import schedule
-from aftercart.orders import delivery, replenishment
+from aftercart.orders import delivery, replenishment, tracking
 
 
 @task()
@@ -24,12 +24,13 @@ def learn_delivery_times() -> dict[str, int]:
 
 
 @task()
-def mark_late_shipments() -> int:
-    """Mark parcels whose delivery window passed, or that ran into trouble, as late (once)."""
-    return delivery.mark_late_shipments()
+def watch_deliveries() -> dict[str, int]:
+    """Give waiting scans to their parcels, then mark parcels that became late (once)."""
+    settled = tracking.settle_waiting_scans()
+    return {**settled, "late": delivery.mark_late_shipments()}
 
 
 # Daily: a day's deliveries barely move a shop's ranges. Every ten minutes: an apology that
 # comes the morning after the promised day is still before most customers ask.
 schedule.every(timedelta(days=1), learn_delivery_times, name="orders.learn-delivery-times")
-schedule.every(timedelta(minutes=10), mark_late_shipments, name="orders.mark-late-shipments")
+schedule.every(timedelta(minutes=10), watch_deliveries, name="orders.watch-deliveries")

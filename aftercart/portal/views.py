@@ -2,6 +2,7 @@
 
 import time
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone, translation
@@ -140,12 +141,20 @@ def find_order(request: HttpRequest, shop_slug: str) -> HttpResponse:
             number=number[:60],
             email=email[:254],
         )
-    lookup = request_status_link(shop, number, email, client=_client(request))
-    time.sleep(max(0.0, LOOKUP_FLOOR_SECONDS - (time.monotonic() - started)))
-    if lookup.limited:
+    lookup = request_status_link(shop, number, email, client=client_address(request))
+    if lookup.limited:  # says nothing about a match, so it need not wait
         return _shop_page(request, "portal/find_order_limited.html", shop, language, status=429)
-    return _shop_page(request, "portal/find_order_sent.html", shop, language, email=email)
+    time.sleep(max(0.0, LOOKUP_FLOOR_SECONDS - (time.monotonic() - started)))
+    return _shop_page(request, "portal/find_order_sent.html", shop, language)
 
 
-def _client(request: HttpRequest) -> str:
+def client_address(request: HttpRequest) -> str:
+    """The client's address: the peer's, or, behind AFTERCART_PROXY_HOPS proxies, the one
+    the outermost of them saw (the addresses before it are the client's to invent)."""
+    hops = settings.AFTERCART_PROXY_HOPS
+    if hops:
+        forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded = [a for a in forwarded if a]
+        if len(forwarded) >= hops:
+            return forwarded[-hops]
     return request.META.get("REMOTE_ADDR", "")

@@ -25,10 +25,15 @@ def is_business_day(day: date, country: str) -> bool:
 
 
 def add_business_days(start: date, days: int, country: str) -> date:
-    """The business day `days` business days after `start` (0: start, or the next one)."""
+    """The day a parcel that takes `days` business days from `start` arrives by.
+
+    The inverse of business_days_between: shipped on a Saturday, one business day is the
+    Monday; zero days is `start` itself, or the next business day when it is none."""
     day = start
-    while not is_business_day(day, country):
-        day += timedelta(days=1)
+    if days <= 0:
+        while not is_business_day(day, country):
+            day += timedelta(days=1)
+        return day
     for _ in range(days):
         day += timedelta(days=1)
         while not is_business_day(day, country):

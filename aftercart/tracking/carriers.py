@@ -6,8 +6,8 @@ is the carrier read from the tracking number: first by `tracking-numbers` (the m
 data set behind many tracking tools: UPS, FedEx, USPS, DHL Express, and UPU S10 numbers,
 all with their check digits), then by the patterns of European parcel carriers it does
 not know (PostNL, DHL Parcel, DPD, GLS, bpost, Colissimo). A pattern without a check digit
-can match numbers of other carriers, so a number only digits long is given to a carrier
-that serves the parcel's destination, and an ambiguous one to none.
+can match numbers of other carriers, so a number is only given to a carrier that delivers
+to the parcel's destination, and one that fits two carriers is given to none.
 """
 
 import re
@@ -193,15 +193,15 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     # PostNL: "3S", a four-character customer code, then the parcel's digits.
     ("postnl", re.compile(r"3S[A-Z0-9]{4}\d{6,11}")),
     # DHL Parcel (Benelux "JVGL…", Germany's "JJD…" and 00340434… parcels).
-    ("dhl_parcel", re.compile(r"JVGL\d{8,20}|JJD\d{10,22}|00340434\d{12}|3SDHL[A-Z0-9]{6,14}")),
+    ("dhl_parcel", re.compile(r"JVGL\d{8,20}|JJD\d{10,22}|00340434\d{12}")),
     # bpost domestic: 24 digits starting with 32.
     ("bpost", re.compile(r"32\d{22}")),
     # Colissimo: a digit, a letter and eleven digits ("6A12345678901", "8R…").
     ("colissimo", re.compile(r"\d[A-Z]\d{11}")),
     # DPD: 14 digits, sometimes with a check character (ISO 7064 mod 37,36).
     ("dpd", re.compile(r"\d{14}[0-9A-Z]?")),
-    # GLS: 11 or 12 digits, or eight letters and digits.
-    ("gls", re.compile(r"\d{11,12}|[A-Z0-9]{8}")),
+    # GLS: 11 or 12 digits.
+    ("gls", re.compile(r"\d{11,12}")),
 ]
 
 
@@ -239,29 +239,30 @@ def clean_number(number: str | None) -> str:
 
 
 def carrier_for_number(number: str | None, destination: str = "") -> str:
-    """The carrier a tracking number belongs to, or "" when it cannot be told."""
+    """The carrier a tracking number belongs to, or "" when it cannot be told for sure."""
     number = clean_number(number)
     if len(number) < 8:
         return ""
+    destination = (destination or "").upper()
     candidates = [code for code, pattern in _PATTERNS if pattern.fullmatch(number)]
     if destination:
-        served = [c for c in candidates if _serves(c, destination)]
-        candidates = served or candidates
+        # A format is no proof: a carrier that does not deliver there is not the one.
+        candidates = [c for c in candidates if _serves(c, destination)]
     found = get_tracking_number(number)
+    library = ""
     if found is not None:
-        code = found.courier.code
-        if code == "s10":
+        if found.courier.code == "s10":
             return _S10_COUNTRY.get(number[-2:], "")
-        code = _LIBRARY.get(code, "")
-        # A check digit passes by chance one time in ten: a Belgian parcel's number must not
-        # go to USPS when it fits the format of a carrier that delivers in Belgium.
-        elsewhere = destination and code and not _serves(code, destination)
-        if code and not (elsewhere and any(_serves(c, destination) for c in candidates)):
-            return code
-    if number.isdigit():
-        # Digits alone fit several carriers' formats: only a single candidate counts.
-        return candidates[0] if len(set(candidates)) == 1 else ""
-    return candidates[0] if candidates else ""
+        library = _LIBRARY.get(found.courier.code, "")
+        if destination and library and not _serves(library, destination):
+            library = ""
+    if library:
+        if number.isdigit() and candidates and library not in candidates:
+            # Digits that pass the check digit (one number in ten does, by chance) and fit
+            # a local carrier's format as well: no link is better than a wrong one.
+            return ""
+        return library
+    return candidates[0] if len(set(candidates)) == 1 else ""
 
 
 def _serves(code: str, country: str) -> bool:

@@ -189,7 +189,12 @@ def test_scans_for_a_tracking_number_through_the_api(shop, send, drain):
         shop,
         {
             "type": "shipment.created",
-            "data": {"order_id": "A-1001", "id": "s1", "tracking_number": "3SABCD1234567"},
+            "data": {
+                "order_id": "A-1001",
+                "id": "s1",
+                "tracking_number": "3SABCD1234567",
+                "shipped_at": "2026-11-02T16:00:00+01:00",
+            },
         },
     )
     scans = {
@@ -218,3 +223,19 @@ def test_scans_for_a_tracking_number_through_the_api(shop, send, drain):
         "data.checkpoints.0.occurred_at",
         "data.checkpoints.0.status",
     }
+
+
+def test_a_developers_usual_words_for_a_status_are_understood(shop, send, drain):
+    send(shop, {"type": "order.placed", "data": ORDER})
+    send(
+        shop,
+        {
+            "type": "shipment.created",
+            "data": {"order_id": "A-1001", "id": "s1", "tracking_number": "3SABCD1234567"},
+        },
+    )
+    body = {"tracking_number": "3SABCD1234567", "status": "attempted_delivery"}
+    assert send(shop, {"type": "tracking.updated", "data": body}).status_code == 202
+    drain()
+    shipment = Order.objects.get(shop=shop, external_id="A-1001").shipments.get()
+    assert shipment.status == "failed_attempt"

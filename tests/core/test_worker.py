@@ -174,3 +174,24 @@ def test_a_worker_gives_sqlite_the_statistics_to_find_orders_by_id():
         wait_for(planned_by_id, 30, "the plan to use the primary key")
     finally:
         stop(worker)
+
+
+@pytest.mark.django_db
+def test_on_postgresql_without_autovacuum_the_worker_analyzes_the_tables():
+    """A server with autovacuum off never refreshes the planner's statistics by itself."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    from aftercart.core.worker import refresh_planner_stats
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW autovacuum")
+        autovacuum = cursor.fetchone()[0]
+    analyzed = refresh_planner_stats()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'orders_order'"
+        )
+        has_statistics = cursor.fetchone()[0]
+    assert analyzed == (autovacuum == "off")
+    if autovacuum == "off":
+        assert has_statistics

@@ -10,7 +10,7 @@ import pytest
 from aftercart.flows.models import Enrolment, Flow
 from aftercart.flows.services import save_flow
 from aftercart.messaging.models import Message
-from tests.dashboard.test_browser import browser, no_horizontal_overflow  # noqa: F401
+from tests.conftest import no_horizontal_overflow
 from tests.flows.test_backtest import AFTER_DELIVERY, delivered, place
 
 AMS = ZoneInfo("Europe/Amsterdam")

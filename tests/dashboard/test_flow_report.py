@@ -16,8 +16,8 @@ from aftercart.flows.defaults import DEFAULT_LOOP
 from aftercart.flows.models import Flow
 from aftercart.flows.services import save_flow, set_status
 from aftercart.flows.stats import Interval
+from tests.conftest import no_horizontal_overflow
 from tests.dashboard.conftest import PASSWORD, make_user
-from tests.dashboard.test_browser import browser, no_horizontal_overflow  # noqa: F401
 from tests.flows.test_report import NOW, one_customer, order_data, place, population
 
 

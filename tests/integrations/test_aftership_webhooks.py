@@ -143,3 +143,16 @@ def test_an_event_it_does_not_act_on_is_recorded_and_ignored(aftership):
 def test_an_unknown_shop_is_404(client, db):
     response = client.post("/webhooks/aftership/nobody", b"{}", content_type="application/json")
     assert response.status_code == 404
+
+
+def test_scans_sent_again_in_a_later_event_are_kept_once(aftership, shipment, drain):
+    first = update(tag="InTransit", subtag="InTransit_007", event_id="e-1")
+    first["msg"]["checkpoints"] = first["msg"]["checkpoints"][:1]
+    aftership(first)
+    drain()
+    # AfterShip sends the whole history with every update, under a new event id.
+    assert aftership(update(event_id="e-2")).json() == {"status": "accepted"}
+    drain()
+    shipment.refresh_from_db()
+    assert shipment.status == "out_for_delivery"
+    assert TrackingEvent.objects.count() == 2

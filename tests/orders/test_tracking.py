@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 
 from aftercart.core.events import subscribe, unsubscribe
 from aftercart.core.services import create_shop
@@ -185,3 +186,126 @@ def test_the_carrier_is_read_from_the_number_when_the_store_names_none(shop):
 def test_an_update_without_a_number_is_refused(shop):
     with pytest.raises(ValueError, match="tracking_number"):
         record_tracking(shop, TrackingUpdate(tracking_number="  ", source="api"))
+
+
+def test_the_carriers_clock_and_the_stores_are_never_compared(shop):
+    order = place(shop)
+    # The store's fulfilment was last touched at 14:55, still saying "in transit".
+    record_shipment(
+        shop,
+        order.external_id,
+        ShipmentData(
+            external_id="f1",
+            status="in_transit",
+            carrier="PostNL",
+            tracking_number=NUMBER,
+            updated_at=T0 + timedelta(hours=8, minutes=55),
+        ),
+        source="shopify",
+    )
+    # The carrier delivered it at 14:50; the scan arrives afterwards.
+    record_tracking(shop, scans((8 + 50 / 60, "delivered")))
+    shipment = Shipment.objects.get(order=order)
+    assert shipment.status == "delivered"
+
+    # A later store update that still says "in transit" does not move it back.
+    record_shipment(
+        shop,
+        order.external_id,
+        ShipmentData(external_id="f1", status="in_transit", updated_at=T0 + timedelta(hours=10)),
+        source="shopify",
+    )
+    shipment.refresh_from_db()
+    assert shipment.status == "delivered"
+    order.refresh_from_db()
+    assert order.fulfilment_status == "delivered"
+
+
+def test_a_reused_number_leaves_last_years_parcel_alone(shop):
+    old = record_order(
+        shop,
+        OrderData(
+            external_id="0900",
+            source="shopify",
+            number="#900",
+            email="bob@example.com",
+            customer=CustomerData(email="bob@example.com"),
+            currency="EUR",
+            total=Decimal("9.00"),
+            placed_at=T0 - timedelta(days=400),
+            shipments=[
+                ShipmentData(
+                    external_id="old",
+                    status="delivered",
+                    tracking_number=NUMBER,
+                    shipped_at=T0 - timedelta(days=399),
+                    delivered_at=T0 - timedelta(days=398),
+                )
+            ],
+        ),
+    ).order
+    record_tracking(shop, scans((0, "in_transit")))  # this year's parcel, not known yet
+    parcel = Shipment.objects.get(order=old)
+    assert parcel.status == "delivered"
+    assert not parcel.tracking_events.exists()
+
+    # The new parcel collects this year's scan, not older ones.
+    record_tracking(
+        shop,
+        TrackingUpdate(
+            tracking_number=NUMBER,
+            source="aftership",
+            checkpoints=[Checkpoint(T0 - timedelta(days=398), "delivered", "Delivered")],
+        ),
+    )
+    new = ship(shop, place(shop))
+    assert new.status == "in_transit"
+    assert list(new.tracking_events.values_list("status", flat=True)) == ["in_transit"]
+
+
+def test_a_status_without_scans_or_time_is_kept_once_however_often_it_is_sent(shop):
+    ship(shop, place(shop))
+    update = TrackingUpdate(tracking_number=NUMBER, source="api", status="out_for_delivery")
+    assert record_tracking(shop, update).scans_new == 1
+    assert record_tracking(shop, update).scans_new == 0
+
+
+def test_scans_that_missed_their_parcel_are_handed_over_or_forgotten(shop):
+    from aftercart.orders.tracking import settle_waiting_scans
+
+    record_tracking(shop, scans((0, "in_transit"), (3, "out_for_delivery")))
+    order = place(shop)
+    # Written while the scans were on their way in: it did not see them.
+    Shipment.objects.create(
+        shop=shop,
+        order=order,
+        external_id="f1",
+        tracking_number=NUMBER,
+        status="in_transit",
+        shipped_at=T0 - timedelta(hours=12),
+    )
+    record_tracking(shop, scans((1, "in_transit"), number="3SZZZZ7654321"))  # nobody's
+
+    with time_machine.travel(T0 + timedelta(hours=4), tick=False):
+        assert settle_waiting_scans() == {"settled": 1, "forgotten": 0}
+    shipment = Shipment.objects.get(order=order)
+    assert (shipment.status, shipment.tracking_events.count()) == ("out_for_delivery", 2)
+
+    with time_machine.travel(T0 + timedelta(days=61), tick=False):
+        assert settle_waiting_scans() == {"settled": 0, "forgotten": 1}
+
+
+def test_only_web_links_are_kept_as_tracking_links(shop):
+    order = place(shop)
+    record_shipment(
+        shop,
+        order.external_id,
+        ShipmentData(
+            external_id="f1",
+            carrier="PostNL",
+            tracking_number=NUMBER,
+            tracking_url="javascript:alert(document.cookie)",
+        ),
+        source="api",
+    )
+    assert Shipment.objects.get(order=order).tracking_url == ""

@@ -225,3 +225,41 @@ def test_an_empty_form_says_what_is_missing(shop, client, floor):
     html = response.content.decode()
     assert 'id="number"' in html and html.count('aria-invalid="true"') == 2
     assert client.get("/status/nobody/").status_code == 404
+
+
+def test_an_order_not_shipped_yet_shows_the_days_to_expect(shop, client):
+    with time_machine.travel(datetime(2026, 11, 23, 9, 0, tzinfo=UTC), tick=False):
+        order = place(shop, shipped=False)
+        html = client.get(path(status_url(shop.pk, order.pk))).content.decode()
+    # No history yet: the carriers' norms from the order date (placed Saturday 21st).
+    assert "Expected" in html
+    assert re.search(r"(Monday|Tuesday|Wednesday|Thursday) \d+ November", html)
+
+
+def test_days_that_have_passed_are_not_promised(shop, client):
+    order = place(shop, shipped=False)
+    with time_machine.travel(NOW + timedelta(days=21), tick=False):
+        html = client.get(path(status_url(shop.pk, order.pk))).content.decode()
+    assert "Expected" not in html
+
+
+def test_behind_a_proxy_the_forwarded_client_is_counted(shop, client, floor, settings):
+    settings.AFTERCART_PROXY_HOPS = 1
+    place(shop)
+    for i in range(30):  # thirty customers behind the same proxy
+        response = client.post(
+            f"/status/{shop.slug}/",
+            {"number": f"{5000 + i}", "email": f"c{i}@example.com"},
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{i}",
+        )
+        assert response.status_code == 200
+    spoofed = [
+        client.post(
+            f"/status/{shop.slug}/",
+            {"number": f"{6000 + i}", "email": f"s{i}@example.com"},
+            # Whatever the client writes first, the proxy's own entry is the last.
+            HTTP_X_FORWARDED_FOR=f"10.0.0.{i}, 198.51.100.7",
+        ).status_code
+        for i in range(31)
+    ]
+    assert spoofed[-1] == 429 and spoofed[:30] == [200] * 30

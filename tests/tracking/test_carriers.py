@@ -52,11 +52,17 @@ def test_a_number_no_carrier_issued_is_nobodys(number):
     assert carrier_for_number(number, "NL") == ""
 
 
-def test_digits_that_fit_two_carriers_go_to_none_unless_one_serves_the_destination():
-    # Twelve digits failing FedEx's check: GLS's format, and nobody else's in Europe.
+def test_digits_that_fit_two_carriers_go_to_none_and_a_carrier_must_serve_the_destination():
+    # Twelve digits passing FedEx's check digit, to the Netherlands: GLS's format too.
+    assert carrier_for_number("123456789012", "NL") == ""
+    assert carrier_for_number("123456789012", "US") == "fedex"  # GLS does not deliver there
+    # Twelve digits failing FedEx's check: GLS's format, and GLS delivers in the Netherlands.
     assert carrier_for_number("123456789013", "NL") == "gls"
-    # Twelve digits to the United States: GLS does not deliver there, and FedEx's check fails.
-    assert carrier_for_number("123456789013", "US") == "gls"  # still the only format it fits
+    assert carrier_for_number("123456789013", "US") == ""
+    assert carrier_for_number("05212345678901", "US") == ""  # DPD's format, not DPD's country
+    # 24 digits pass a USPS check digit by chance; to Belgium they are bpost's.
+    assert carrier_for_number("323212345678901234567890", "BE") == "bpost"
+    assert carrier_for_number("AB12CD34", "NL") == ""
 
 
 def test_the_carrier_the_store_names_wins_over_the_number():

@@ -1,7 +1,7 @@
 """Estimates from history whose true transit times are known; business days and holidays."""
 
 import random
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -112,3 +112,14 @@ def test_an_estimates_dates_count_business_days_in_the_destination():
     # Shipped Thursday 23 April 2026: Friday 24th; Monday 27th is King's Day.
     assert estimate.dates(date(2026, 4, 23), "NL") == (date(2026, 4, 24), date(2026, 4, 24))
     assert estimate.dates(date(2026, 4, 24), "NL") == (date(2026, 4, 28), date(2026, 4, 28))
+
+
+@pytest.mark.parametrize("start", [date(2026, 11, 20) + timedelta(days=i) for i in range(10)])
+def test_adding_business_days_undoes_counting_them(start):
+    # Whatever the weekday shipped (weekends included), the promised day is the day a parcel
+    # that took that many business days arrived by.
+    for days in range(0, 6):
+        arrives = add_business_days(start, days, "NL")
+        assert business_days_between(start, arrives, "NL") == days or (
+            days == 0 and arrives > start  # shipped on a weekend: by the next business day
+        )

@@ -3,8 +3,8 @@
 import pytest
 
 from aftercart.webhooks.services import create_endpoint, send_due, send_event
+from tests.conftest import no_horizontal_overflow
 from tests.dashboard.conftest import PASSWORD, make_user
-from tests.dashboard.test_browser import browser, no_horizontal_overflow  # noqa: F401
 
 SMALL_TARGETS = """() => [...document.querySelectorAll('main a, main button, main summary')]
     .filter(el => el.offsetParent !== null)

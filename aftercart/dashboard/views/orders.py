@@ -6,6 +6,8 @@ from aftercart.dashboard.access import page, shop_page
 from aftercart.dashboard.forms import OrderFilterForm
 from aftercart.dashboard.views.paging import paginate
 from aftercart.orders import queries
+from aftercart.orders.links import status_url
+from aftercart.orders.scans import scans_for_parcels
 
 
 @shop_page
@@ -23,4 +25,13 @@ def order_page(request, shop, pk: int):
     order = queries.order_detail(shop, pk=pk)
     if order is None or order.is_placeholder:
         raise Http404("No such order")
-    return page(request, "dashboard/orders/detail.html", {"order": order})
+    parcels = list(order.shipments.all())
+    scans = scans_for_parcels(shop.pk, parcels)
+    for parcel in parcels:
+        parcel.scans = list(reversed(scans[parcel.pk]))  # oldest first, like the timeline
+    return page(
+        request,
+        "dashboard/orders/detail.html",
+        # What the customer sees from her emails: the same signed link.
+        {"order": order, "status_page": status_url(shop.pk, order.pk)},
+    )

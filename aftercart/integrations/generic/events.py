@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from aftercart.customers import services as customers
 from aftercart.customers.services import CustomerData
@@ -22,6 +22,7 @@ from aftercart.orders.records import (
     ShipmentData,
     TrackingUpdate,
 )
+from aftercart.tracking import statuses
 
 SOURCE = "api"
 Money = Annotated[Decimal, Field(max_digits=14, decimal_places=2, ge=0)]
@@ -151,9 +152,21 @@ class DeliveredIn(Strict):
     delivered_at: datetime | None = None
 
 
+def _scan_status(value: str) -> str:
+    found = statuses.normalise("api", value)
+    if found is None:
+        words = ", ".join(sorted(statuses.GENERIC))
+        raise ValueError(f"{value!r} is not a parcel status; one of {words}")
+    return found
+
+
+# Aftercart's words for a parcel's status, and a few a developer is likely to send.
+ScanStatus = Annotated[str, Field(max_length=40), AfterValidator(_scan_status)]
+
+
 class ScanIn(Strict):
     occurred_at: datetime
-    status: ShipmentStatus | None = Field(
+    status: ScanStatus | None = Field(
         None, description="The parcel's status after this scan, in Aftercart's words"
     )
     description: str = Field("", max_length=500, examples=["Sorted at the Utrecht depot"])
@@ -164,7 +177,7 @@ class TrackingIn(Strict):
     """Scans of one parcel, by tracking number (your own carrier integration, a script)."""
 
     tracking_number: Id
-    status: ShipmentStatus | None = Field(None, description="Now; else the newest scan's")
+    status: ScanStatus | None = Field(None, description="Now; else the newest scan's")
     updated_at: datetime | None = None
     checkpoints: list[ScanIn] = Field([], max_length=500)
 

@@ -1,6 +1,6 @@
 """WooCommerce webhook payloads (REST API v3 order shape) mapped onto the order services."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -183,9 +183,10 @@ def map_tracking_items(data: dict, r: Reader) -> list[ShipmentData]:
 
 
 def _shipped_at(value: Any) -> datetime | None:
-    """The plugins store a Unix time, as a number or a string of one."""
+    """The plugins store the day shipped as a Unix time of its midnight UTC (a number or a
+    string of one). Noon of that day keeps it the same day in every shop's time zone."""
     try:
-        return datetime.fromtimestamp(int(value), tz=UTC)
+        return datetime.fromtimestamp(int(value), tz=UTC) + timedelta(hours=12)
     except (TypeError, ValueError, OverflowError, OSError):
         return None
 

@@ -5,7 +5,8 @@ from django.db import migrations, models
 
 
 def identify_carriers(apps, schema_editor):
-    """Shipments recorded before carriers were identified get their carrier code."""
+    """Shipments recorded before carriers were identified get their carrier code, and their
+    tracking numbers as carriers print them (no spaces, upper case), as new ones are kept."""
     from aftercart.tracking import carriers  # pure functions, no models
 
     Shipment = apps.get_model("orders", "Shipment")
@@ -16,16 +17,15 @@ def identify_carriers(apps, schema_editor):
     )
     changed = []
     for shipment in rows.iterator(chunk_size=2000):
-        found = carriers.identify(
-            shipment.carrier, shipment.tracking_number, shipment.order.shipping_country
-        )
-        if found.code:
-            shipment.carrier_code = found.code
+        number = carriers.clean_number(shipment.tracking_number)[:100]
+        found = carriers.identify(shipment.carrier, number, shipment.order.shipping_country)
+        if found.code or number != shipment.tracking_number:
+            shipment.carrier_code, shipment.tracking_number = found.code, number
             changed.append(shipment)
         if len(changed) >= 2000:
-            Shipment.objects.bulk_update(changed, ["carrier_code"])
+            Shipment.objects.bulk_update(changed, ["carrier_code", "tracking_number"])
             changed = []
-    Shipment.objects.bulk_update(changed, ["carrier_code"])
+    Shipment.objects.bulk_update(changed, ["carrier_code", "tracking_number"])
 
 
 class Migration(migrations.Migration):
