@@ -62,6 +62,9 @@ class _Recorder:
         self.written: list[str] = []
         self._known: set[str] | None = set() if is_new else None
         self._pending: list[tuple[OrderEvent, str | None, dict]] = []
+        # A parcel of the order changed: the order's updated_at moves too, so whatever is
+        # kept of the order (its status page, rendered) knows it is out of date.
+        self.touched = False
 
     def note(
         self,
@@ -90,6 +93,9 @@ class _Recorder:
         return True
 
     def flush(self) -> None:
+        if self.touched:
+            Order.objects.filter(pk=self.order.pk).update(updated_at=timezone.now())
+            self.touched = False
         if not self._pending:
             return
         OrderEvent.objects.bulk_create([event for event, _, _ in self._pending])
@@ -265,6 +271,7 @@ def record_delay(shop: Shop, shipment_id: int, reason: str, at: datetime) -> boo
         shipment.late_since, shipment.late_reason = at, reason[:24]
         shipment.save(update_fields=["late_since", "late_reason"])
         rec = _Recorder(order, "aftercart")
+        rec.touched = True
         rec.note(
             OrderEvent.Type.DELAYED,
             f"shipment:{shipment.external_id}:late",
@@ -534,6 +541,7 @@ def _apply_shipment(
         shipment.source_updated_at = data.updated_at
     set_expected_window(order.shop, shipment, order)  # when it ships: its delivery window
     shipment.save()
+    rec.touched = True
 
     ids = {"shipment_id": shipment.pk}
     info = {"carrier": shipment.carrier, "tracking_number": shipment.tracking_number}

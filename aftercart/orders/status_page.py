@@ -75,6 +75,16 @@ class StatusPage:
     actions: list[tuple[str, str]] = field(default_factory=list)
 
 
+def page_version(shop: Shop, order_id: int) -> tuple[datetime, str, str] | None:
+    """(updated_at, the order's language, the customer's) of the shop's order, in one query:
+    every change the page shows moves the order's updated_at (orders.services sees to it)."""
+    return (
+        Order.objects.filter(shop=shop, pk=order_id)
+        .values_list("updated_at", "locale", "customer__locale")
+        .first()
+    )
+
+
 def read_status_page(
     shop: Shop, order_id: int, language_of: Callable[[Order], str]
 ) -> StatusPage | None:

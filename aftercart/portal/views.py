@@ -1,8 +1,10 @@
 """The customer's pages: no login; a signed link says who she is and for which shop."""
 
+import hashlib
 import time
 
 from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone, translation
@@ -16,7 +18,7 @@ from aftercart.messaging.links import read_unsubscribe_token
 from aftercart.messaging.services import message_locale
 from aftercart.messaging.status_lookup import request_status_link
 from aftercart.orders.links import LinkExpired, read_status_token
-from aftercart.orders.status_page import read_status_page
+from aftercart.orders.status_page import page_version, read_status_page
 
 
 def _recipient(token: str) -> tuple[Shop, str] | None:
@@ -77,9 +79,18 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
 
 # The order-status page --------------------------------------------------------------
 
+PAGE_SECONDS = 600  # a rendered status page is kept this long (for its order's version)
 # A lookup answers no sooner than this, whatever it found: how long it took must not say
 # whether the number and address matched (a match also queues an email).
 LOOKUP_FLOOR_SECONDS = 0.4
+
+
+def _brand(shop: Shop) -> str:
+    """What of the shop the page shows, as a short stable digest (the same in every process)."""
+    shown = "\n".join(
+        [shop.name, shop.brand_colour, shop.reply_to, shop.sender_email, shop.timezone]
+    )
+    return hashlib.sha256(shown.encode()).hexdigest()[:16]
 
 
 def _shop_page(request, template: str, shop: Shop, language: str, status: int = 200, **context):
@@ -100,14 +111,32 @@ def order_status(request: HttpRequest, token: str) -> HttpResponse:
             request, "portal/link_expired.html", shop, shop.locale, status=410, expired=True
         )
     shop = Shop.objects.filter(pk=found[0]).first() if found else None
-    if shop is None:
+    version = page_version(shop, found[1]) if shop else None
+    if version is None:
         return _page(request, "portal/invalid_link.html", None, status=404)
-    page = read_status_page(
-        shop, found[1], lambda order: message_locale(shop, order.customer, order.locale)
+    updated_at, order_locale, customer_locale = version
+    language = message_locale(shop, Customer(locale=customer_locale or ""), order_locale)
+    # Rendered once per version of the order: a customer opens her page again and again
+    # when a parcel is near, and nothing on it changes until the order does.
+    key = "portal:status:" + ":".join(
+        str(part)
+        for part in (
+            shop.pk,
+            found[1],
+            language,
+            updated_at.timestamp(),
+            timezone.localdate(timezone=shop.zone),  # "expected" counts from today
+            _brand(shop),
+        )
     )
-    if page is None:
-        return _page(request, "portal/invalid_link.html", None, status=404)
-    response = _shop_page(request, "portal/order_status.html", shop, page.language, page=page)
+    html = cache.get(key)
+    if html is None:
+        page = read_status_page(shop, found[1], lambda order: language)
+        if page is None:
+            return _page(request, "portal/invalid_link.html", None, status=404)
+        html = _shop_page(request, "portal/order_status.html", shop, language, page=page).content
+        cache.set(key, html, PAGE_SECONDS)
+    response = HttpResponse(html)
     response["Cache-Control"] = "private, no-store"  # a customer's address and items
     return response
 

@@ -263,3 +263,25 @@ def test_behind_a_proxy_the_forwarded_client_is_counted(shop, client, floor, set
         for i in range(31)
     ]
     assert spoofed[-1] == 429 and spoofed[:30] == [200] * 30
+
+
+def test_the_page_shows_each_change_as_soon_as_it_happens(shop, client):
+    order = place(shop)
+    link = path(status_url(shop.pk, order.pk))
+    assert "With the driver" not in client.get(link).content.decode()
+    client.get(link)  # kept, rendered, for this version of the order
+
+    record_tracking(
+        shop,
+        TrackingUpdate(
+            tracking_number="3SABCD1234567",
+            source="aftership",
+            checkpoints=[Checkpoint(NOW, "out_for_delivery", "OFD", "With the driver")],
+        ),
+    )
+    html = client.get(link).content.decode()
+    assert "With the driver" in html
+
+    shop.reply_to = "care@roastery.example"
+    shop.save()
+    assert "mailto:care@roastery.example" in client.get(link).content.decode()
