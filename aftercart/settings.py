@@ -193,6 +193,14 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": _database()}
+# Per process, in memory: rendered order-status pages (keyed by their order's version, so
+# never stale) and the dashboard's carrier table. Room for a busy morning's pages.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("AFTERCART_CACHE_ENTRIES", "3000"))},
+    }
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 TASKS = {

@@ -6,16 +6,17 @@ the portal view only renders it.
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
-from django.db.models import Prefetch
+from django.db import connection
 from django.utils import timezone, translation
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from aftercart.core.models import Shop
 from aftercart.orders.delivery import order_window
-from aftercart.orders.models import Order, OrderEvent, Shipment, TrackingEvent
-from aftercart.orders.scans import scans_for_parcels
+from aftercart.orders.models import LineItem, Order, OrderEvent, Shipment, TrackingEvent
+from aftercart.orders.scans import SCAN_LEAD, SCAN_REACH
 from aftercart.tracking.carriers import tracking_url
 from aftercart.tracking.statuses import TROUBLE
 
@@ -75,39 +76,133 @@ class StatusPage:
     actions: list[tuple[str, str]] = field(default_factory=list)
 
 
+# The page is read with plain SQL: on a page customers open by the thousand when a batch
+# of parcels goes out, building each query through the ORM cost ten to twenty-five times
+# what running it did (0.2-0.5 ms against 0.02 ms on SQLite), three quarters of a page.
+_ORDER = """
+    SELECT id, number, placed_at, financial_status, fulfilment_status, cancelled_at,
+           shipping_country, shipping_postcode, locale, customer_id
+    FROM orders_order WHERE id = %s AND shop_id = %s
+"""
+_LINES = (
+    "SELECT quantity, title, variant_title FROM orders_lineitem WHERE order_id = %s ORDER BY id"
+)
+_SHIPMENTS = """
+    SELECT id, external_id, carrier, carrier_code, tracking_number, tracking_url, status,
+           shipped_at, delivered_at, expected_from, expected_until, late_since
+    FROM orders_shipment WHERE order_id = %s AND status <> 'cancelled'
+    ORDER BY shipped_at, id
+"""
+_EVENTS = "SELECT type, external_id, occurred_at FROM orders_orderevent WHERE order_id = %s"
+_SCANS = """
+    SELECT tracking_number, status, description, location, occurred_at
+    FROM orders_trackingevent
+    WHERE shop_id = %s AND tracking_number IN ({numbers}) AND shipment_id IS NOT NULL
+    ORDER BY occurred_at DESC, id DESC
+"""
+
+
+def _moment(value) -> datetime | None:
+    """A stored time as the ORM would give it: aware, in UTC (SQLite hands back naive)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _day(value) -> date | None:
+    return parse_date(value) if isinstance(value, str) else value
+
+
+def _rows(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+_SHOP_FIELDS = (
+    "id", "slug", "name", "locale", "timezone", "logo_url", "brand_colour", "sender_email",
+    "reply_to", "public_base_url",
+)  # fmt: skip
+
+
+_SHOP = """
+    SELECT id, slug, name, locale, timezone, logo_url, brand_colour, sender_email, reply_to,
+           public_base_url
+    FROM core_shop WHERE id = %s
+"""
+
+
+def shop_for_page(shop_id: int) -> Shop | None:
+    """The shop, with what the page shows of it (name, brand, addresses, clock)."""
+    rows = _rows(_SHOP, [shop_id])
+    return Shop(**dict(zip(_SHOP_FIELDS, rows[0], strict=True))) if rows else None
+
+
 def page_version(shop: Shop, order_id: int) -> tuple[datetime, str, str] | None:
     """(updated_at, the order's language, the customer's) of the shop's order, in one query:
     every change the page shows moves the order's updated_at (orders.services sees to it)."""
-    return (
-        Order.objects.filter(shop=shop, pk=order_id)
-        .values_list("updated_at", "locale", "customer__locale")
-        .first()
+    rows = _rows(
+        "SELECT o.updated_at, o.locale, c.locale FROM orders_order o"
+        " LEFT JOIN customers_customer c ON c.id = o.customer_id"
+        " WHERE o.id = %s AND o.shop_id = %s",
+        [order_id, shop.pk],
     )
+    if not rows:
+        return None
+    updated_at, locale, customer_locale = rows[0]
+    return _moment(updated_at), locale or "", customer_locale or ""
 
 
 def read_status_page(
     shop: Shop, order_id: int, language_of: Callable[[Order], str]
 ) -> StatusPage | None:
     """The page for one order of the shop; `language_of` picks the customer's language."""
-    order = (
-        Order.objects.filter(shop=shop, pk=order_id)
-        .select_related("customer")
-        .prefetch_related(
-            "lines",
-            "shipments",
-            Prefetch(
-                "events",
-                queryset=OrderEvent.objects.only("order_id", "type", "external_id", "occurred_at"),
-            ),
-        )
-        .first()
-    )
-    if order is None:
+    found = _rows(_ORDER, [order_id, shop.pk])
+    if not found:
         return None
+    pk, number, placed_at, financial, fulfilment, cancelled_at, country, postcode, locale, cid = (
+        found[0]
+    )
+    order = Order(
+        id=pk,
+        shop=shop,
+        number=number,
+        placed_at=_moment(placed_at),
+        financial_status=financial,
+        fulfilment_status=fulfilment,
+        cancelled_at=_moment(cancelled_at),
+        shipping_country=country,
+        shipping_postcode=postcode,
+        locale=locale,
+        customer_id=cid,
+    )
     language = language_of(order)
-    shipments = [s for s in order.shipments.all() if s.status != Shipment.Status.CANCELLED]
-    events = list(order.events.all())
-    scans = scans_for_parcels(shop.pk, shipments)
+    shipments = [
+        Shipment(
+            id=row[0],
+            shop=shop,
+            order=order,
+            external_id=row[1],
+            carrier=row[2],
+            carrier_code=row[3],
+            tracking_number=row[4],
+            tracking_url=row[5],
+            status=row[6],
+            shipped_at=_moment(row[7]),
+            delivered_at=_moment(row[8]),
+            expected_from=_day(row[9]),
+            expected_until=_day(row[10]),
+            late_since=_moment(row[11]),
+        )
+        for row in _rows(_SHIPMENTS, [pk])
+    ]
+    events = [
+        OrderEvent(type=t, external_id=key, occurred_at=_moment(at))
+        for t, key, at in _rows(_EVENTS, [pk])
+    ]
+    scans = _scans(shop, shipments)
     with translation.override(language):  # labels and statuses in the customer's words
         parcels = [_parcel(s, scans[s.pk], order, events, language) for s in shipments]
         steps = _steps(order, shipments, events)
@@ -122,12 +217,39 @@ def read_status_page(
         order=order,
         steps=steps,
         parcels=parcels,
-        items=list(order.lines.all()),
+        items=[
+            LineItem(quantity=q, title=title, variant_title=variant)
+            for q, title, variant in _rows(_LINES, [pk])
+        ],
         cancelled=order.cancelled_at is not None,
         contact_email=shop.reply_to or shop.sender_email,
         language=language,
         expected=expected,
     )
+
+
+def _scans(shop: Shop, parcels: list[Shipment]) -> dict[int, list[TrackingEvent]]:
+    """Each parcel's scans, newest first (as orders.scans.scans_for_parcels, in plain SQL)."""
+    found: dict[int, list[TrackingEvent]] = {p.pk: [] for p in parcels}
+    numbers = sorted({p.tracking_number for p in parcels if p.tracking_number})
+    if not numbers:
+        return found
+    sql = _SCANS.format(numbers=", ".join(["%s"] * len(numbers)))
+    for number, status, description, location, at in _rows(sql, [shop.pk, *numbers]):
+        at = _moment(at)
+        for p in parcels:
+            shipped = p.shipped_at or at
+            if p.tracking_number == number and shipped - SCAN_LEAD <= at <= shipped + SCAN_REACH:
+                found[p.pk].append(
+                    TrackingEvent(
+                        tracking_number=number,
+                        status=status,
+                        description=description,
+                        location=location,
+                        occurred_at=at,
+                    )
+                )
+    return found
 
 
 def _first(events: list[OrderEvent], type_: str, suffix: str = "") -> datetime | None:

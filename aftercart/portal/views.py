@@ -18,7 +18,7 @@ from aftercart.messaging.links import read_unsubscribe_token
 from aftercart.messaging.services import message_locale
 from aftercart.messaging.status_lookup import request_status_link
 from aftercart.orders.links import LinkExpired, read_status_token
-from aftercart.orders.status_page import page_version, read_status_page
+from aftercart.orders.status_page import page_version, read_status_page, shop_for_page
 
 
 def _recipient(token: str) -> tuple[Shop, str] | None:
@@ -110,7 +110,7 @@ def order_status(request: HttpRequest, token: str) -> HttpResponse:
         return _shop_page(
             request, "portal/link_expired.html", shop, shop.locale, status=410, expired=True
         )
-    shop = Shop.objects.filter(pk=found[0]).first() if found else None
+    shop = shop_for_page(found[0]) if found else None
     version = page_version(shop, found[1]) if shop else None
     if version is None:
         return _page(request, "portal/invalid_link.html", None, status=404)
