@@ -1,5 +1,6 @@
 """The Deliveries page: late parcels and problems first, and how each carrier does."""
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -70,6 +71,10 @@ def test_late_parcels_and_problems_are_listed_for_customer_care(shop, staff_clie
 
     order_page = staff_client.get(f"/shops/{shop.slug}/orders/{late.order_id}/").content.decode()
     assert "Running late" in order_page  # on the timeline
+    # Customer care opens what the customer sees, through the same signed link.
+    link = re.search(r'href="http://127\.0\.0\.1:8000(/o/[^"]+)"', order_page).group(1)
+    customer_view = staff_client.get(link).content.decode()
+    assert "doet er langer over dan we verwachtten" in customer_view  # the shop is Dutch
 
 
 def test_the_carrier_table_says_how_long_parcels_took_and_how_often_the_window_held(
