@@ -133,15 +133,6 @@ with connection.cursor() as c:
     return int(out.stdout.strip())
 
 
-def report(label: str, result: loadgen.Result, ceiling: loadgen.Result | None = None) -> None:
-    ratio = f"  ({result.rate / ceiling.rate:.0%} of the ceiling)" if ceiling else ""
-    bad = {k: v for k, v in result.statuses.items() if k >= 300}
-    print(
-        f"  {label:<30} {result.rate:8.0f} req/s   p50 {result.p50:6.1f} ms   p99 {result.pct(0.99):6.1f} ms"
-        f"{ratio}{'   non-2xx: ' + str(bad) if bad else ''}"
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -202,8 +193,8 @@ def main() -> None:
             "127.0.0.1", port, webhook_requests(port, "bench", bodies, 500), args.concurrency
         )
         print("Accepting (web server only, no worker running):")
-        report("bare view, 1 insert (ceiling)", ceiling)
-        report("Shopify orders/create webhook", hooks, ceiling)
+        loadgen.report("bare view, 1 insert (ceiling)", ceiling)
+        loadgen.report("Shopify orders/create webhook", hooks, ceiling, "ceiling")
 
         pending = count(env, "SELECT COUNT(*) FROM integrations_delivery WHERE status = 'pending'")
         started = time.perf_counter()

@@ -82,3 +82,18 @@ def run(host: str, port: int, requests: list[bytes], concurrency: int) -> Result
     started = time.perf_counter()
     asyncio.run(main())
     return Result(time.perf_counter() - started, latencies, statuses)
+
+
+def report(label: str, result: Result, against: Result | None = None, name: str = "") -> None:
+    """One line: requests/s, p50, p99, and the rate and p99 against a reference run."""
+    ratio = ""
+    if against:
+        ratio = (
+            f"   {result.rate / against.rate:.0%} of the {name}'s rate,"
+            f" p99 {result.pct(0.99) / against.pct(0.99):.1f}x"
+        )
+    bad = {k: v for k, v in result.statuses.items() if k >= 300}
+    print(
+        f"  {label:<34} {result.rate:7.0f} req/s   p50 {result.p50:6.1f} ms"
+        f"   p99 {result.pct(0.99):6.1f} ms{ratio}{'   not 2xx: ' + str(bad) if bad else ''}"
+    )

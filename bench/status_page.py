@@ -78,20 +78,6 @@ print(json.dumps(paths))
 """
 
 
-def report(label: str, result: loadgen.Result, baseline: loadgen.Result | None = None) -> None:
-    ratio = ""
-    if baseline:
-        ratio = (
-            f"   {result.rate / baseline.rate:.0%} of the baseline's rate, "
-            f"p99 {result.pct(0.99) / baseline.pct(0.99):.1f}x"
-        )
-    bad = {k: v for k, v in result.statuses.items() if k != 200}
-    print(
-        f"  {label:<28} {result.rate:7.0f} req/s   p50 {result.p50:6.1f} ms"
-        f"   p99 {result.pct(0.99):6.1f} ms{ratio}{'   not 200: ' + str(bad) if bad else ''}"
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -158,9 +144,9 @@ def main() -> None:
         baseline = loadgen.run("127.0.0.1", port, bare, args.concurrency)
         first = loadgen.run("127.0.0.1", port, [get(f"/{p}") for _, p in fresh], args.concurrency)
         repeat = loadgen.run("127.0.0.1", port, [get(f"/{p}") for _, p in again], args.concurrency)
-        report("bare page, 1 row (baseline)", baseline)
-        report(f"status page, first views ({len(fresh):,})", first, baseline)
-        report(f"status page, views again ({len(again):,})", repeat, baseline)
+        loadgen.report("bare page, 1 row (baseline)", baseline)
+        loadgen.report(f"status page, first views ({len(fresh):,})", first, baseline, "baseline")
+        loadgen.report(f"status page, views again ({len(again):,})", repeat, baseline, "baseline")
     finally:
         web.terminate()
         web.wait(timeout=10)

@@ -7,7 +7,6 @@ per step, a bar per week and how long it took.
 import json
 import sys
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from rich import box
 from rich.console import Console
@@ -15,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from rich.table import Table
 
 from aftercart.core.models import Shop
+from aftercart.core.times import moment_in
 from aftercart.flows.backtest import Report, backtest
 from aftercart.flows.definitions import DefinitionError
 from aftercart.flows.models import Flow
@@ -160,12 +160,9 @@ def _flow(shop: Shop, key: str) -> Flow:
 
 def _since(shop: Shop, value: str) -> datetime:
     try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise FlowsCommandError(
-            f"--since {value!r} is not a date (YYYY-MM-DD or ISO 8601)"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(shop.timezone))
+        return moment_in(value, shop.zone)
+    except ValueError as exc:
+        raise FlowsCommandError(f"--since {exc}") from None
 
 
 def _read(path: str) -> bytes:

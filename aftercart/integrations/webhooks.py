@@ -51,17 +51,27 @@ def receive(
     return JsonResponse({"status": "duplicate" if stored.duplicate else "accepted"})
 
 
-@csrf_exempt
-@require_POST
-def shopify_webhook(request: HttpRequest, shop_slug: str) -> JsonResponse:
-    shop, secret = webhook_target(shop_slug, "shopify")
+def _signed(
+    request: HttpRequest, shop_slug: str, platform: str, header: str
+) -> tuple[Shop, bytes] | JsonResponse:
+    """The shop and the raw body, once the body's signature matches its secret; else the
+    answer (404 unknown shop, 401 bad or missing signature: nothing stored, nothing read)."""
+    shop, secret = webhook_target(shop_slug, platform)
     if shop is None:
         return _error(404, f"no shop {shop_slug!r}")
     body = request.body
-    if not secret or not signature_matches(
-        secret, body, request.headers.get("X-Shopify-Hmac-Sha256")
-    ):
-        return _error(401, "X-Shopify-Hmac-Sha256 does not match the body")
+    if not secret or not signature_matches(secret, body, request.headers.get(header)):
+        return _error(401, f"{header} does not match the body")
+    return shop, body
+
+
+@csrf_exempt
+@require_POST
+def shopify_webhook(request: HttpRequest, shop_slug: str) -> JsonResponse:
+    checked = _signed(request, shop_slug, "shopify", "X-Shopify-Hmac-Sha256")
+    if isinstance(checked, JsonResponse):
+        return checked
+    shop, body = checked
     topic = request.headers.get("X-Shopify-Topic", "")
     event_id = (
         request.headers.get("X-Shopify-Event-Id")
@@ -103,14 +113,10 @@ def woocommerce_webhook(request: HttpRequest, shop_slug: str) -> JsonResponse:
 @require_POST
 def aftership_webhook(request: HttpRequest, shop_slug: str) -> JsonResponse:
     """AfterShip's tracking updates, signed like Shopify's (base64 HMAC-SHA256 of the body)."""
-    shop, secret = webhook_target(shop_slug, "aftership")
-    if shop is None:
-        return _error(404, f"no shop {shop_slug!r}")
-    body = request.body
-    if not secret or not signature_matches(
-        secret, body, request.headers.get("aftership-hmac-sha256")
-    ):
-        return _error(401, "aftership-hmac-sha256 does not match the body")
+    checked = _signed(request, shop_slug, "aftership", "aftership-hmac-sha256")
+    if isinstance(checked, JsonResponse):
+        return checked
+    shop, body = checked
     try:
         payload = intake.parse_json(body)
     except ValueError as exc:

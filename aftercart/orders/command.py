@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from aftercart.core.models import Shop
+from aftercart.core.times import moment_in
 from aftercart.orders import delivery
 
 
@@ -28,12 +29,9 @@ def run_delivery(shop: Shop, args) -> int:
 
 def _since(shop: Shop, value: str) -> datetime:
     try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise DeliveryCommandError(
-            f"--since {value!r} is not a date (YYYY-MM-DD or ISO 8601)"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=shop.zone)
+        return moment_in(value, shop.zone)
+    except ValueError as exc:
+        raise DeliveryCommandError(f"--since {exc}") from None
 
 
 def _backtest(shop: Shop, args) -> int:

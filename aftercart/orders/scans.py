@@ -18,6 +18,12 @@ SCAN_LEAD = timedelta(days=7)  # the label is made, and scanned, before the stor
 SCAN_REACH = timedelta(days=60)  # no parcel is on its way longer; a later scan is another's
 
 
+def belongs_to(parcel: Shipment, number: str, at: datetime) -> bool:
+    """Whether a scan of `number` at `at` is about this parcel (its number, on its way)."""
+    shipped = parcel.shipped_at or at
+    return parcel.tracking_number == number and shipped - SCAN_LEAD <= at <= shipped + SCAN_REACH
+
+
 def parcels_for_scan(shop_id: int, number: str, at: datetime):
     """The shop's parcels a scan of `number` at `at` can be about."""
     return Shipment.objects.filter(shop_id=shop_id, tracking_number=number).filter(
@@ -62,10 +68,6 @@ def scans_for_parcels(shop_id: int, parcels) -> dict[int, list[TrackingEvent]]:
     ).order_by("-occurred_at", "-id")
     for scan in scans:
         for p in parcels:
-            shipped = p.shipped_at or scan.occurred_at
-            if (
-                p.tracking_number == scan.tracking_number
-                and shipped - SCAN_LEAD <= scan.occurred_at <= shipped + SCAN_REACH
-            ):
+            if belongs_to(p, scan.tracking_number, scan.occurred_at):
                 found[p.pk].append(scan)
     return found

@@ -491,7 +491,7 @@ def _apply_shipment(
     ):
         return shipment  # an older version of this shipment: nothing to learn from it
     previous = shipment.status
-    previous_number = shipment.tracking_number
+    previous_number, previous_carrier = shipment.tracking_number, shipment.carrier
     for attr in ("carrier", "tracking_number", "tracking_url", "items", "shipped_at"):
         value = getattr(data, attr)
         if value not in (None, ""):
@@ -499,9 +499,20 @@ def _apply_shipment(
     if not shipment.tracking_url.lower().startswith(("https://", "http://")):
         shipment.tracking_url = ""  # a "javascript:" link must never reach a page or an email
     shipment.tracking_number = carriers.clean_number(shipment.tracking_number)[:100]
-    found = carriers.identify(shipment.carrier, shipment.tracking_number, order.shipping_country)
-    shipment.carrier_code = found.code
-    shipment.carrier = shipment.carrier or found.name
+    if (
+        is_new
+        or not shipment.carrier_code
+        or (shipment.carrier, shipment.tracking_number)
+        != (
+            previous_carrier,
+            previous_number,
+        )
+    ):  # a scan or a status update names neither: nothing to look up again
+        found = carriers.identify(
+            shipment.carrier, shipment.tracking_number, order.shipping_country
+        )
+        shipment.carrier_code = found.code
+        shipment.carrier = shipment.carrier or found.name
     status, status_at = data.status, data.updated_at
     if scan_at is not None:
         # A carrier scan: the newest scan wins, whatever the store's clock says.

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from aftercart.core.models import Shop
 from aftercart.orders.delivery import order_window
 from aftercart.orders.models import LineItem, Order, OrderEvent, Shipment, TrackingEvent
-from aftercart.orders.scans import SCAN_LEAD, SCAN_REACH
+from aftercart.orders.scans import belongs_to
 from aftercart.tracking.carriers import tracking_url
 from aftercart.tracking.statuses import TROUBLE
 
@@ -238,8 +238,7 @@ def _scans(shop: Shop, parcels: list[Shipment]) -> dict[int, list[TrackingEvent]
     for number, status, description, location, at in _rows(sql, [shop.pk, *numbers]):
         at = _moment(at)
         for p in parcels:
-            shipped = p.shipped_at or at
-            if p.tracking_number == number and shipped - SCAN_LEAD <= at <= shipped + SCAN_REACH:
+            if belongs_to(p, number, at):
                 found[p.pk].append(
                     TrackingEvent(
                         tracking_number=number,
