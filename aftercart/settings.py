@@ -190,6 +190,13 @@ TEMPLATES = [
             ],
         },
     },
+    {
+        # The customer's pages (portal): aftercart/portal/jinja.py says why.
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {"environment": "aftercart.portal.jinja.environment"},
+    },
 ]
 
 DATABASES = {"default": _database()}

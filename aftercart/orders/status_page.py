@@ -7,6 +7,7 @@ the portal view only renders it.
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import NamedTuple
 
 from django.db import connection
 from django.utils import timezone, translation
@@ -15,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from aftercart.core.models import Shop
 from aftercart.orders.delivery import order_window
-from aftercart.orders.models import LineItem, Order, OrderEvent, Shipment, TrackingEvent
+from aftercart.orders.models import Order, OrderEvent, Shipment
 from aftercart.orders.scans import belongs_to
 from aftercart.tracking.carriers import tracking_url
 from aftercart.tracking.statuses import TROUBLE
@@ -29,6 +30,28 @@ STEPS = (
     ("delivered", _("Delivered")),
 )
 MAX_SCANS = 30  # per parcel; the carrier's page has the rest
+LABELS = dict(Shipment.Status.choices)  # lazy: each in the language of the moment
+
+
+# The rows a page has many of are plain tuples: a model instance costs ten times more
+# to make, and the page needs none of a model's behaviour for them.
+class Line(NamedTuple):
+    quantity: int
+    title: str
+    variant_title: str
+
+
+class _Event(NamedTuple):  # of the order's timeline
+    type: str
+    external_id: str
+    occurred_at: datetime
+
+
+class _Reading(NamedTuple):  # a carrier scan as stored
+    status: str
+    description: str
+    location: str
+    occurred_at: datetime
 
 
 @dataclass
@@ -66,7 +89,7 @@ class StatusPage:
     order: Order
     steps: list[Step]
     parcels: list[Parcel]
-    items: list
+    items: list[Line]
     cancelled: bool
     contact_email: str
     language: str
@@ -125,34 +148,40 @@ _SHOP_FIELDS = (
     "id", "slug", "name", "locale", "timezone", "logo_url", "brand_colour", "sender_email",
     "reply_to", "public_base_url",
 )  # fmt: skip
-
-
-_SHOP = """
-    SELECT id, slug, name, locale, timezone, logo_url, brand_colour, sender_email, reply_to,
-           public_base_url
-    FROM core_shop WHERE id = %s
+_VERSION = """
+    SELECT o.updated_at, o.locale, c.locale, s.id, s.slug, s.name, s.locale, s.timezone,
+           s.logo_url, s.brand_colour, s.sender_email, s.reply_to, s.public_base_url
+    FROM orders_order o
+    JOIN core_shop s ON s.id = o.shop_id
+    LEFT JOIN customers_customer c ON c.id = o.customer_id
+    WHERE o.id = %s AND o.shop_id = %s
 """
 
 
-def shop_for_page(shop_id: int) -> Shop | None:
-    """The shop, with what the page shows of it (name, brand, addresses, clock)."""
-    rows = _rows(_SHOP, [shop_id])
-    return Shop(**dict(zip(_SHOP_FIELDS, rows[0], strict=True))) if rows else None
+@dataclass
+class PageVersion:
+    """What the page of one order is rendered for: every change the page shows moves the
+    order's updated_at (orders.services sees to it)."""
+
+    shop: Shop  # with what the page shows of it (name, brand, addresses, clock)
+    updated_at: datetime
+    order_locale: str
+    customer_locale: str
 
 
-def page_version(shop: Shop, order_id: int) -> tuple[datetime, str, str] | None:
-    """(updated_at, the order's language, the customer's) of the shop's order, in one query:
-    every change the page shows moves the order's updated_at (orders.services sees to it)."""
-    rows = _rows(
-        "SELECT o.updated_at, o.locale, c.locale FROM orders_order o"
-        " LEFT JOIN customers_customer c ON c.id = o.customer_id"
-        " WHERE o.id = %s AND o.shop_id = %s",
-        [order_id, shop.pk],
-    )
+def page_version(shop_id: int, order_id: int) -> PageVersion | None:
+    """The shop's order's version and the shop, in one query; None when there is no such
+    order in that shop."""
+    rows = _rows(_VERSION, [order_id, shop_id])
     if not rows:
         return None
-    updated_at, locale, customer_locale = rows[0]
-    return _moment(updated_at), locale or "", customer_locale or ""
+    updated_at, locale, customer_locale, *shop = rows[0]
+    return PageVersion(
+        shop=Shop(**dict(zip(_SHOP_FIELDS, shop, strict=True))),
+        updated_at=_moment(updated_at),
+        order_locale=locale or "",
+        customer_locale=customer_locale or "",
+    )
 
 
 def read_status_page(
@@ -198,10 +227,7 @@ def read_status_page(
         )
         for row in _rows(_SHIPMENTS, [pk])
     ]
-    events = [
-        OrderEvent(type=t, external_id=key, occurred_at=_moment(at))
-        for t, key, at in _rows(_EVENTS, [pk])
-    ]
+    events = [_Event(t, key, _moment(at)) for t, key, at in _rows(_EVENTS, [pk])]
     scans = _scans(shop, shipments)
     with translation.override(language):  # labels and statuses in the customer's words
         parcels = [_parcel(s, scans[s.pk], order, events, language) for s in shipments]
@@ -217,10 +243,7 @@ def read_status_page(
         order=order,
         steps=steps,
         parcels=parcels,
-        items=[
-            LineItem(quantity=q, title=title, variant_title=variant)
-            for q, title, variant in _rows(_LINES, [pk])
-        ],
+        items=[Line(*row) for row in _rows(_LINES, [pk])],
         cancelled=order.cancelled_at is not None,
         contact_email=shop.reply_to or shop.sender_email,
         language=language,
@@ -228,9 +251,9 @@ def read_status_page(
     )
 
 
-def _scans(shop: Shop, parcels: list[Shipment]) -> dict[int, list[TrackingEvent]]:
+def _scans(shop: Shop, parcels: list[Shipment]) -> dict[int, list[_Reading]]:
     """Each parcel's scans, newest first (as orders.scans.scans_for_parcels, in plain SQL)."""
-    found: dict[int, list[TrackingEvent]] = {p.pk: [] for p in parcels}
+    found: dict[int, list[_Reading]] = {p.pk: [] for p in parcels}
     numbers = sorted({p.tracking_number for p in parcels if p.tracking_number})
     if not numbers:
         return found
@@ -239,24 +262,16 @@ def _scans(shop: Shop, parcels: list[Shipment]) -> dict[int, list[TrackingEvent]
         at = _moment(at)
         for p in parcels:
             if belongs_to(p, number, at):
-                found[p.pk].append(
-                    TrackingEvent(
-                        tracking_number=number,
-                        status=status,
-                        description=description,
-                        location=location,
-                        occurred_at=at,
-                    )
-                )
+                found[p.pk].append(_Reading(status, description, location, at))
     return found
 
 
-def _first(events: list[OrderEvent], type_: str, suffix: str = "") -> datetime | None:
+def _first(events: list[_Event], type_: str, suffix: str = "") -> datetime | None:
     times = [e.occurred_at for e in events if e.type == type_ and e.external_id.endswith(suffix)]
     return min(times) if times else None
 
 
-def _steps(order: Order, shipments: list[Shipment], events: list[OrderEvent]) -> list[Step]:
+def _steps(order: Order, shipments: list[Shipment], events: list[_Event]) -> list[Step]:
     delivered = order.fulfilment_status == Order.Fulfilment.DELIVERED
     out = delivered or any(
         s.status in ("out_for_delivery", "failed_attempt", "available_for_pickup", "delivered")
@@ -283,28 +298,27 @@ def _steps(order: Order, shipments: list[Shipment], events: list[OrderEvent]) ->
     return steps
 
 
-def _scan_text(scan: TrackingEvent) -> str:
+def _scan_text(scan: _Reading) -> str:
     if scan.description and scan.description != "status only":
         return scan.description
-    return str(scan.get_status_display())
+    return str(LABELS.get(scan.status, scan.status))
 
 
 def _parcel(
     shipment: Shipment,
-    tracking_events: list[TrackingEvent],
+    readings: list[_Reading],
     order: Order,
-    events: list[OrderEvent],
+    events: list[_Event],
     language: str,
 ) -> Parcel:
-    scans = [Scan(e.occurred_at, _scan_text(e), e.location) for e in tracking_events[:MAX_SCANS]]
+    scans = [Scan(r.occurred_at, _scan_text(r), r.location) for r in readings[:MAX_SCANS]]
     if not scans:
         # No carrier scans (no tracking service connected): the statuses the store reported.
         prefix = f"shipment:{shipment.external_id}:"
-        labels = dict(Shipment.Status.choices)
         scans = [
-            Scan(e.occurred_at, str(labels.get(e.external_id.removeprefix(prefix), "")))
+            Scan(e.occurred_at, str(LABELS[e.external_id.removeprefix(prefix)]))
             for e in sorted(events, key=lambda e: e.occurred_at, reverse=True)
-            if e.external_id.startswith(prefix) and e.external_id.removeprefix(prefix) in labels
+            if e.external_id.startswith(prefix) and e.external_id.removeprefix(prefix) in LABELS
         ]
     link = shipment.tracking_url or tracking_url(  # http(s) only: orders.services sees to it
         shipment.carrier_code,
@@ -318,7 +332,7 @@ def _parcel(
         carrier=shipment.carrier,
         tracking_number=shipment.tracking_number,
         link=link,
-        status_label=str(shipment.get_status_display()),
+        status_label=str(LABELS.get(shipment.status, shipment.status)),
         trouble=shipment.status in TROUBLE,
         late=bool(shipment.late_since) and shipment.delivered_at is None,
         expected_from=shipment.expected_from,

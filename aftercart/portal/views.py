@@ -18,7 +18,9 @@ from aftercart.messaging.links import read_unsubscribe_token
 from aftercart.messaging.services import message_locale
 from aftercart.messaging.status_lookup import request_status_link
 from aftercart.orders.links import LinkExpired, read_status_token
-from aftercart.orders.status_page import page_version, read_status_page, shop_for_page
+from aftercart.orders.status_page import page_version, read_status_page
+
+PAGES = "jinja2"  # the customer's pages' template engine (aftercart/portal/jinja.py)
 
 
 def _recipient(token: str) -> tuple[Shop, str] | None:
@@ -35,7 +37,13 @@ def _page(request, template: str, shop: Shop | None, status: int = 200, **contex
         customer = Customer.objects.filter(shop=shop, email=context.get("email", "")).first()
         language = message_locale(shop, customer)
     with translation.override(language):
-        return render(request, template, {"shop": shop, **context}, status=status)
+        return render(
+            request,
+            template,
+            {"shop": shop, "language_code": language, **context},
+            status=status,
+            using=PAGES,
+        )
 
 
 # The token is the authentication, and mail apps POST the RFC 8058 one-click request
@@ -96,7 +104,13 @@ def _brand(shop: Shop) -> str:
 def _shop_page(request, template: str, shop: Shop, language: str, status: int = 200, **context):
     """In the customer's language, with times as the shop's clocks show them."""
     with translation.override(language), timezone.override(shop.zone):
-        return render(request, template, {"shop": shop, **context}, status=status)
+        return render(
+            request,
+            template,
+            {"shop": shop, "language_code": language, "zone": shop.zone, **context},
+            status=status,
+            using=PAGES,
+        )
 
 
 @require_http_methods(["GET"])
@@ -110,12 +124,11 @@ def order_status(request: HttpRequest, token: str) -> HttpResponse:
         return _shop_page(
             request, "portal/link_expired.html", shop, shop.locale, status=410, expired=True
         )
-    shop = shop_for_page(found[0]) if found else None
-    version = page_version(shop, found[1]) if shop else None
+    version = page_version(*found) if found else None
     if version is None:
         return _page(request, "portal/invalid_link.html", None, status=404)
-    updated_at, order_locale, customer_locale = version
-    language = message_locale(shop, Customer(locale=customer_locale or ""), order_locale)
+    shop = version.shop
+    language = message_locale(shop, Customer(locale=version.customer_locale), version.order_locale)
     # Rendered once per version of the order: a customer opens her page again and again
     # when a parcel is near, and nothing on it changes until the order does.
     key = "portal:status:" + ":".join(
@@ -124,7 +137,7 @@ def order_status(request: HttpRequest, token: str) -> HttpResponse:
             shop.pk,
             found[1],
             language,
-            updated_at.timestamp(),
+            version.updated_at.timestamp(),
             timezone.localdate(timezone=shop.zone),  # "expected" counts from today
             _brand(shop),
         )
@@ -150,7 +163,9 @@ def find_order(request: HttpRequest, shop_slug: str) -> HttpResponse:
     language = translation.get_language_from_request(request)
     language = message_locale(shop, None, request.GET.get("lang") or language)
     if request.method == "GET":
-        return _shop_page(request, "portal/find_order.html", shop, language)
+        return _shop_page(
+            request, "portal/find_order.html", shop, language, problems=[], number="", email=""
+        )
     started = time.monotonic()
     number = request.POST.get("number", "")
     email = request.POST.get("email", "")
