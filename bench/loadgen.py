@@ -14,6 +14,7 @@ class Result:
     seconds: float
     latencies: list[float]
     statuses: dict[int, int]
+    cpu_seconds: float = 0.0  # the load generator's own, on the same cores as the server
 
     @property
     def rate(self) -> float:
@@ -79,9 +80,10 @@ def run(host: str, port: int, requests: list[bytes], concurrency: int) -> Result
             *(_client(host, port, requests, index, latencies, statuses) for _ in range(concurrency))
         )
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     asyncio.run(main())
-    return Result(time.perf_counter() - started, latencies, statuses)
+    seconds = time.perf_counter() - started
+    return Result(seconds, latencies, statuses, time.process_time() - cpu)
 
 
 def report(label: str, result: Result, against: Result | None = None, name: str = "") -> None:
@@ -96,4 +98,5 @@ def report(label: str, result: Result, against: Result | None = None, name: str 
     print(
         f"  {label:<34} {result.rate:7.0f} req/s   p50 {result.p50:6.1f} ms"
         f"   p99 {result.pct(0.99):6.1f} ms{ratio}{'   not 2xx: ' + str(bad) if bad else ''}"
+        f"   (load generator: {result.cpu_seconds / result.seconds:.0%} of a core)"
     )

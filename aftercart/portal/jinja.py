@@ -23,6 +23,12 @@ from markupsafe import Markup
 
 
 def _(message: str) -> Markup:
+    return _translated(translation.get_language(), message)
+
+
+@functools.lru_cache(maxsize=4096)
+def _translated(language: str, message: str) -> Markup:
+    """Looked up once per language (called with `language` active)."""
     return Markup(translation.gettext(message))  # noqa: S704 (our own catalogue)
 
 

@@ -144,9 +144,7 @@ def order_status(request: HttpRequest, token: str) -> HttpResponse:
     )
     html = cache.get(key)
     if html is None:
-        page = read_status_page(shop, found[1], lambda order: language)
-        if page is None:
-            return _page(request, "portal/invalid_link.html", None, status=404)
+        page = read_status_page(version, language)
         html = _shop_page(request, "portal/order_status.html", shop, language, page=page).content
         cache.set(key, html, PAGE_SECONDS)
     response = HttpResponse(html)
