@@ -63,7 +63,11 @@ def cmd_serve(args) -> int:
     from aftercart.server import serve
 
     return serve(
-        host=args.host, port=args.port, web_workers=args.workers, with_worker=not args.no_worker
+        host=args.host,
+        port=args.port,
+        web_workers=args.workers,
+        threads=args.threads,
+        with_worker=not args.no_worker,
     )
 
 
@@ -235,6 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--workers", type=int, default=2, help="Web server processes")
+    s.add_argument("--threads", type=int, default=2, help="Threads per web server process")
     s.add_argument("--no-worker", action="store_true", help="Do not start a background worker")
     s.set_defaults(func=cmd_serve)
 
