@@ -308,6 +308,33 @@ def test_a_message_that_cannot_be_decided_on_fails_alone(shop, inbox):
     assert broken.status == Message.Status.FAILED and "could not be decided on" in broken.reason
 
 
+def test_a_database_error_fails_its_message_and_the_batch_goes_on(shop, inbox, monkeypatch):
+    """On PostgreSQL the error breaks the batch's transaction: the batch is decided again
+    message by message, and nothing is counted or sent twice."""
+    from django.db import connection
+
+    from aftercart.messaging import services
+
+    orders = [place_order(shop, email=f"c{i}@example.com") for i in range(3)]
+    messages = [confirm(shop, order)[0] for order in orders]
+    broken = messages[1]
+    decide = services.decide
+
+    def failing(message, *args):
+        if message.pk == broken.pk:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT missing_column FROM messaging_message")
+        return decide(message, *args)
+
+    monkeypatch.setattr(services, "decide", failing)
+    done = send_due()
+    assert (done["sent"], done["failed"]) == (2, 1)
+    assert sorted(r[0] for r in inbox.recipients) == ["c0@example.com", "c2@example.com"]
+    broken.refresh_from_db()
+    assert broken.status == Message.Status.FAILED and "missing_column" in broken.reason
+    assert Message.objects.filter(status=Message.Status.SENT).count() == 2
+
+
 def test_a_stuck_message_is_settled_once(shop, inbox):
     from aftercart.messaging.services import settle_stuck
 
