@@ -10,7 +10,10 @@ from django.conf import settings
 
 # Threads per web process. Two: pages are CPU work under Python's lock, so more threads
 # only add switching (the status page's p99 at 50 concurrent: 41 ms with 2, 61 ms with 4).
-# A process still answers while one thread waits on the database or a lookup's floor.
+# The cost: an order lookup holds its thread for its 0.4 s floor (portal.views), so two
+# processes of two threads take about ten lookups a second before pages queue behind
+# them. A shop that expects more (a "where is my order?" link in a newsletter) raises
+# --threads.
 THREADS = 2
 
 

@@ -111,12 +111,24 @@ def compiled_inlined(body: str) -> tuple[Template, bool]:
 # move text) and variables as bare words (they may stand in text, in an attribute, or as
 # a value in the CSS, like the brand colour), and put back after. A filled variable is
 # text, never an element, so the rules land on the same elements as they would per
-# message, unless the CSS depends on what the tags produce: tags inside a <style>, a
-# variable in CSS other than as a value, selectors that count or follow siblings (an
-# {% if %} changes those), or markup let through unescaped (|safe). Then, and whenever
-# a tag does not come back whole, each message is inlined as before.
+# message, unless the CSS depends on what the tags produce. So each message is inlined as
+# before when: a tag stands inside a <style>, or a variable in CSS other than as a value;
+# a selector counts or follows siblings (an {% if %} changes those); a branch of a tag
+# opens or closes elements the other does not (then the unfilled template nests them
+# otherwise); a tag sits inside an element's start tag, or a variable in its class or id
+# (selectors read those); markup is let through unescaped (|safe, |urlize, ...); the
+# template holds our placeholder words itself; or a tag does not come back whole.
 _COMMENT = re.compile(r"(<!--.*?-->)", re.S)
-_DJANGO = re.compile(r"\{%.*?%\}|\{#.*?#\}|\{\{.*?\}\}", re.S)
+_MARKUP_FILTERS = re.compile(
+    r"\|\s*(?:safe|safeseq|linebreaks|linebreaksbr|urlize|urlizetrunc|unordered_list)\b"
+    r"|autoescape\s+off"
+)
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+         "track", "wbr"}  # fmt: skip
+_OPENS = re.compile(r"\{%-?\s*(if|for|with|ifchanged|block|spaceless|filter|autoescape|comment)\b")
+_MIDDLE = re.compile(r"\{%-?\s*(else|elif|empty)\b")
+_CLOSES = re.compile(r"\{%-?\s*end\w*")
+_READ_BY_SELECTORS = re.compile(r"""\b(?:class|id)\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""", re.I)
 _STYLE_TAG = re.compile(r"<style\b[^>]*>(.*?)</style>", re.S | re.I)
 _SIBLINGS = re.compile(r":(?:first|last|nth|only)-|:empty|[+~]")
 _HELD = re.compile(r"<!--aftercarttag(\d+)-->|&lt;!--aftercarttag(\d+)--&gt;|aftercartvar(\d+)x")
@@ -127,7 +139,7 @@ _VALUE = re.compile(r":\s*aftercartvar\d+x\s*(?:!important\s*)?[;}]")
 def inlined_once(html: str) -> str | None:
     """`html` (a compiled template, Django's tags in it) with its CSS inlined, or None when
     that must wait until each message is filled (see above)."""
-    if "|safe" in html or "autoescape off" in html:
+    if _MARKUP_FILTERS.search(html) or "aftercartvar" in html or "aftercarttag" in html:
         return None
     tags: list[str] = []
 
@@ -151,6 +163,8 @@ def inlined_once(html: str) -> str | None:
             return None
         if css.count("aftercartvar") != len(_VALUE.findall(css)):
             return None
+    if not _same_elements_in_every_branch(held, tags):
+        return None
     back: set[int] = set()
 
     def restore(match: re.Match) -> str:
@@ -164,6 +178,37 @@ def inlined_once(html: str) -> str | None:
     inlined = _IMPLIED_TBODY.sub(r"\1<tbody>\2", _inliner.inline(held))
     inlined = _HELD.sub(restore, inlined)
     return inlined if back == set(range(len(tags))) else None
+
+
+def _same_elements_in_every_branch(held: str, tags: list[str]) -> bool:
+    """Whether every block tag's branches each open and close the same elements, no tag
+    sits inside an element's start tag, and no variable in a class or id."""
+    depth, frames = 0, []
+    for token in _TOKENS.finditer(held):
+        text = token.group(0)
+        if text.startswith("<!--aftercarttag"):
+            tag = tags[int(text[16:-3])]
+            if _OPENS.match(tag):
+                frames.append(depth)
+            elif _MIDDLE.match(tag) or _CLOSES.match(tag):
+                if not frames or frames[-1] != depth:
+                    return False
+                if _CLOSES.match(tag):
+                    frames.pop()
+            continue
+        name = token.group(2)
+        if not name:
+            continue
+        attributes = token.group(3) or ""
+        if "aftercarttag" in attributes or any(
+            "aftercartvar" in value for value in _READ_BY_SELECTORS.findall(attributes)
+        ):
+            return False
+        if token.group(1):
+            depth -= 1
+        elif name.lower() not in _VOID and not attributes.rstrip().endswith("/"):
+            depth += 1
+    return not frames
 
 
 @lru_cache(maxsize=256)

@@ -6,9 +6,9 @@ and dates are written with the month and day names looked up once per language i
 through Django's general date formatter (a fifth of the page's time otherwise).
 
 Texts are marked `_("...")` in the templates: Django's makemessages reads that form from
-any .html file, so they land in the same catalogue as the rest of the product. `_` gives
-the translation as markup (the catalogue is ours and may hold <strong>), and `|format`
-escapes what is put into it.
+any .html file, so they land in the same catalogue as the rest of the product. A
+translation is text, escaped like any other; the few that hold markup (<strong>) say so
+with `_("...")|markup|format(...)`, where `|format` escapes what is put into them.
 """
 
 import functools
@@ -22,14 +22,19 @@ from jinja2 import Environment, pass_context
 from markupsafe import Markup
 
 
-def _(message: str) -> Markup:
+def _(message: str) -> str:
     return _translated(translation.get_language(), message)
 
 
 @functools.lru_cache(maxsize=4096)
-def _translated(language: str, message: str) -> Markup:
+def _translated(language: str, message: str) -> str:
     """Looked up once per language (called with `language` active)."""
-    return Markup(translation.gettext(message))  # noqa: S704 (our own catalogue)
+    return translation.gettext(message)
+
+
+def markup(translated: str) -> Markup:
+    """A translation from our own catalogue that holds markup, kept as markup."""
+    return Markup(translated)  # noqa: S704 (our catalogue, never a customer's text)
 
 
 def url(name: str, *args) -> str:
@@ -64,6 +69,8 @@ def _local(context, value: datetime | date) -> datetime | date:
 @pass_context
 def day(context, value: datetime | date) -> str:
     """25 November 2026 (Django's "j F Y")."""
+    if value is None:  # as Django's date filter: nothing
+        return ""
     value = _local(context, value)
     return f"{value.day} {_names(_language(context))[0][value.month - 1]} {value.year}"
 
@@ -71,6 +78,8 @@ def day(context, value: datetime | date) -> str:
 @pass_context
 def weekday(context, value: datetime | date) -> str:
     """Wednesday 25 November (Django's "l j F")."""
+    if value is None:  # as Django's date filter: nothing
+        return ""
     value = _local(context, value)
     months, _short, days = _names(_language(context))
     return f"{days[value.weekday()]} {value.day} {months[value.month - 1]}"
@@ -79,6 +88,8 @@ def weekday(context, value: datetime | date) -> str:
 @pass_context
 def moment(context, value: datetime) -> str:
     """25 Nov, 09:05 (Django's "j M, H:i")."""
+    if value is None:  # as Django's date filter: nothing
+        return ""
     value = _local(context, value)
     short = _names(_language(context))[1]
     return f"{value.day} {short[value.month - 1]}, {value.hour:02d}:{value.minute:02d}"
@@ -87,6 +98,8 @@ def moment(context, value: datetime) -> str:
 @pass_context
 def iso(context, value: datetime) -> str:
     """For <time datetime="...">."""
+    if value is None:  # as Django's date filter: nothing
+        return ""
     return _local(context, value).isoformat()
 
 
@@ -94,5 +107,5 @@ def environment(**options) -> Environment:
     # Django's backend turns autoescaping on already; said here too, as it must stay on.
     env = Environment(autoescape=options.pop("autoescape", True), **options)
     env.globals.update(_=_, url=url, static=static)
-    env.filters.update(day=day, weekday=weekday, moment=moment, iso=iso)
+    env.filters.update(day=day, weekday=weekday, moment=moment, iso=iso, markup=markup)
     return env

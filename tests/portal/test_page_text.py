@@ -25,18 +25,30 @@ def path(url: str) -> str:
     return url.split("127.0.0.1:8000", 1)[1]
 
 
-@pytest.mark.parametrize("language", ["en", "nl"])
-def test_dates_read_as_django_writes_them_on_every_day_of_a_year(language):
+@pytest.mark.parametrize("language,active", [("en", "nl"), ("nl", "en")])
+def test_dates_read_as_django_writes_them_on_every_day_of_a_year(language, active):
+    """In the page's language and on its clock, whichever are active when it renders."""
     page = {"language_code": language, "zone": AMSTERDAM}
     start = datetime(2026, 1, 1, 22, 30, tzinfo=UTC)  # late in UTC: the next day in Amsterdam
-    with translation.override(language):
-        for n in range(366):
-            moment = start + timedelta(days=n, minutes=7 * n)
-            local = moment.astimezone(AMSTERDAM)
-            assert jinja.moment(page, moment) == formats.date_format(local, "j M, H:i")
-            assert jinja.day(page, moment) == formats.date_format(local, "j F Y")
-            assert jinja.weekday(page, local.date()) == formats.date_format(local, "l j F")
+    for n in range(366):
+        moment = start + timedelta(days=n, minutes=7 * n)
+        local = moment.astimezone(AMSTERDAM)
+        with translation.override(language):
+            expected = [
+                formats.date_format(local, "j M, H:i"),
+                formats.date_format(local, "j F Y"),
+                formats.date_format(local, "l j F"),
+            ]
+        with translation.override(active):
+            assert jinja.moment(page, moment) == expected[0]
+            assert jinja.day(page, moment) == expected[1]
+            assert jinja.weekday(page, local.date()) == expected[2]
             assert jinja.iso(page, moment) == local.isoformat()
+
+
+def test_no_date_writes_nothing():
+    page = {"language_code": "nl", "zone": AMSTERDAM}
+    assert [f(page, None) for f in (jinja.day, jinja.weekday, jinja.moment, jinja.iso)] == [""] * 4
 
 
 def test_a_day_is_not_moved_by_the_clock():
@@ -86,8 +98,17 @@ def test_the_stores_and_the_carriers_text_is_shown_never_run(shop, client):
     html = client.get(path(status_url(shop.pk, order.pk))).content.decode()
     assert "<img" not in html
     escaped = "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;"
-    assert html.count(escaped) >= 4  # the line, the carrier (twice: name and link), scan, place
+    assert html.count(escaped) == 4  # the line, the carrier, the scan, its place (no link)
     assert f"Mug {escaped}" in html
+
+
+def test_an_order_without_a_date_shows_its_page(shop, client):
+    order = _order(shop, "nl")
+    type(order).objects.filter(pk=order.pk).update(placed_at=None)
+    response = client.get(path(status_url(shop.pk, order.pk)))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Bestelling 1001" in html and "Besteld op" not in html
 
 
 def test_an_address_is_shown_in_bold_and_escaped_in_the_translation(shop, client):
