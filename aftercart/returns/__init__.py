@@ -1,0 +1,1 @@
+"""Returns and exchanges: the policy, requests, refunds, exchanges and store credit."""
