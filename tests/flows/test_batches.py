@@ -83,3 +83,44 @@ def test_a_flow_that_ends_in_the_run_that_queued_its_email_withdraws_it(shop):
     assert email.reason.startswith("the flow ended: nothing to remind of")
     # The other flows of the same batch went on as usual.
     assert confirmations().get().status == Enrolment.Status.COMPLETED
+
+
+@pytest.mark.parametrize("batch_fails", [False, True])
+def test_a_batch_of_returning_customers_ends_each_win_back_once(shop, monkeypatch, batch_fails):
+    """The orders of a webhook drain, 1,000 at a time in production: every earlier
+    win-back of these customers ends in one statement (or, when that fails, one by one)."""
+    from aftercart.core.events import DomainEvent
+    from aftercart.flows import services
+
+    save_flow(shop, "win-back", {**services.DEFAULT_LOOP["win-back"], "holdout": 0})
+    from aftercart.core.events import muted
+
+    first = [place(shop, f"81{i:02d}", email=f"r{i}@example.com") for i in range(12)]
+    with muted():  # their events come below, as one batch (one of them twice)
+        again = [place(shop, f"82{i:02d}", email=f"r{i}@example.com") for i in range(12)]
+    win_backs = Enrolment.objects.filter(flow__key="win-back")
+    if batch_fails:
+        real = services.update_rows
+
+        def refuses_exits(model, fields, rows):
+            if "exit_reason" in fields and model is Enrolment and "history" in fields:
+                rows = list(rows)
+                if any(row[0] == Enrolment.Status.EXITED for row in rows):
+                    raise RuntimeError("the database refused the batch")
+            return real(model, fields, rows)
+
+        monkeypatch.setattr(services, "update_rows", refuses_exits)
+    services.on_events(
+        [
+            DomainEvent("order.placed", shop.id, {"order_id": o.id, "customer_id": o.customer_id})
+            for o in [*again, again[0]]
+        ]
+    )
+    for order in first:
+        ended = win_backs.get(order_id=order.id)
+        assert ended.status == Enrolment.Status.EXITED
+        assert ended.exit_reason == "order.placed ended it"
+        assert [e["what"] for e in ended.history].count("order.placed ended it") == 1
+    assert set(
+        win_backs.filter(order_id__in=[o.id for o in again]).values_list("status", flat=True)
+    ) == {Enrolment.Status.ACTIVE}
