@@ -20,8 +20,12 @@ def _holidays(country: str, year: int) -> frozenset[date]:
         return frozenset()
 
 
+def is_public_holiday(day: date, country: str) -> bool:
+    return day in _holidays((country or "").upper(), day.year)
+
+
 def is_business_day(day: date, country: str) -> bool:
-    return day.weekday() < 5 and day not in _holidays((country or "").upper(), day.year)
+    return day.weekday() < 5 and not is_public_holiday(day, country)
 
 
 def add_business_days(start: date, days: int, country: str) -> date:

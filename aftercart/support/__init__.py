@@ -1,0 +1,1 @@
+"""Customer care: tickets for questions and complaints, their SLAs, replies and CSAT."""
