@@ -10,6 +10,8 @@ import os
 import sys
 from datetime import UTC, datetime
 
+from aftercart.server import THREADS
+
 
 def _setup() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aftercart.settings")
@@ -239,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--workers", type=int, default=2, help="Web server processes")
-    s.add_argument("--threads", type=int, default=2, help="Threads per web server process")
+    s.add_argument("--threads", type=int, default=THREADS, help="Threads per web server process")
     s.add_argument("--no-worker", action="store_true", help="Do not start a background worker")
     s.set_defaults(func=cmd_serve)
 

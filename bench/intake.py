@@ -29,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from aftercart.server import THREADS, web_command  # noqa: E402
 from bench import loadgen  # noqa: E402
 
 SECRET = "bench-webhook-secret"
@@ -50,6 +51,20 @@ def wait_for_port(port: int, timeout: float = 30) -> None:
         except OSError:
             time.sleep(0.1)
     raise SystemExit(f"server did not start on port {port}")
+
+
+def server_env(data_dir: Path) -> dict[str, str]:
+    """The environment a benchmark's server and seeding run in: a data folder of its own,
+    the bench settings (the product's URLs plus bare views to compare with), and emails
+    kept in the outbox."""
+    return {
+        **os.environ,
+        "AFTERCART_DATA_DIR": str(data_dir),
+        "DJANGO_SETTINGS_MODULE": "bench.bench_settings",
+        "PYTHONPATH": str(ROOT),
+        "SECRET_KEY": "bench",
+        "EMAIL_URL": "outbox://",
+    }
 
 
 def make_bodies(count: int, offset: int) -> list[bytes]:
@@ -140,21 +155,13 @@ def main() -> None:
     parser.add_argument("--deliveries", type=int, default=10000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--web-workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=2, help="blocking threads per web worker")
+    parser.add_argument("--threads", type=int, default=THREADS, help="threads per web worker")
     parser.add_argument("--apply-workers", type=int, default=1, help="background workers draining")
     parser.add_argument("--postgres", action="store_true")
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="aftercart-bench-"))
-    env = {
-        **os.environ,
-        "AFTERCART_DATA_DIR": str(data_dir),
-        "DJANGO_SETTINGS_MODULE": "bench.bench_settings",
-        "PYTHONPATH": str(ROOT),
-        "SECRET_KEY": "bench",
-        # The loop's emails for the benchmark's orders stay in the outbox.
-        "EMAIL_URL": "outbox://",
-    }
+    env = server_env(data_dir)
     db_name = None
     if args.postgres:
         db_name = f"aftercart_bench_{os.getpid()}"
@@ -166,8 +173,6 @@ def main() -> None:
     else:
         env.pop("DATABASE_URL", None)
     backend = "PostgreSQL" if args.postgres else "SQLite (WAL)"
-
-    from aftercart.server import web_command
 
     procs = []
     try:

@@ -28,8 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from aftercart.server import THREADS, web_command  # noqa: E402
 from bench import loadgen  # noqa: E402
-from bench.intake import free_port, wait_for_port  # noqa: E402
+from bench.intake import free_port, server_env, wait_for_port  # noqa: E402
 
 SEED = """
 import django, json, random, sys
@@ -86,18 +87,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=10000, help="baseline and views again")
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--web-workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=2, help="blocking threads per web worker")
+    parser.add_argument("--threads", type=int, default=THREADS, help="threads per web worker")
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="aftercart-bench-"))
-    env = {
-        **os.environ,
-        "AFTERCART_DATA_DIR": str(data_dir),
-        "DJANGO_SETTINGS_MODULE": "bench.bench_settings",
-        "PYTHONPATH": str(ROOT),
-        "SECRET_KEY": "bench",
-        "EMAIL_URL": "outbox://",
-    }
+    env = server_env(data_dir)
     env.pop("DATABASE_URL", None)
     print(
         f"Order-status page on SQLite (WAL): {args.orders:,} orders, {args.requests:,} requests, "
@@ -119,8 +113,6 @@ def main() -> None:
     print(
         f"  {len(orders):,} orders with parcels and scans written in {time.perf_counter() - started:.0f} s"
     )
-
-    from aftercart.server import web_command
 
     port = free_port()
     web = subprocess.Popen(

@@ -328,11 +328,7 @@ def _exit_all(exits: dict[int, str]) -> None:
             for enrolment in enrolments:
                 enrolment._in_batch = True
                 _finish(enrolment, now, Enrolment.Status.EXITED, exits[enrolment.pk])
-            update_rows(
-                Enrolment,
-                _STEP_FIELDS,
-                ([*(getattr(e, f) for f in _STEP_FIELDS), e.pk] for e in enrolments),
-            )
+            _write_steps(enrolments)
     except Exception:
         log.exception("ending %d enrolments at once failed; one by one", len(exits))
         for pk, reason in exits.items():
@@ -383,6 +379,15 @@ _STEP_FIELDS = (
     "history",
     "ended_at",
 )
+
+
+def _write_steps(enrolments: list[Enrolment]) -> None:
+    """What steps changed on these enrolments, in one statement."""
+    update_rows(
+        Enrolment,
+        _STEP_FIELDS,
+        ([*(getattr(e, f) for f in _STEP_FIELDS), e.pk] for e in enrolments),
+    )
 
 
 def _save(enrolment: Enrolment) -> None:
@@ -699,12 +704,7 @@ def _advance_batch(size: int, due_by: datetime | None = None, *, one_by_one: boo
             if enrolment._changed:
                 changed.append(enrolment)
         _queue_outbox(outbox)
-        # Every step's changes in one statement, in the transaction that claimed the batch.
-        update_rows(
-            Enrolment,
-            _STEP_FIELDS,
-            ([*(getattr(e, f) for f in _STEP_FIELDS), e.pk] for e in changed),
-        )
+        _write_steps(changed)  # in the transaction that claimed the batch
     return len(batch)
 
 

@@ -396,15 +396,14 @@ def _claim(
             .filter(pk__in={m.customer_id for m in messages if m.customer_id})
             .order_by("pk")
         }
-        orders = {}  # when they cannot be read, each message reads its own
-        if careful:
-            try:
-                with transaction.atomic():
-                    orders = _orders_of(messages)
-            except DatabaseError:
-                log.exception("the orders of a batch of emails could not be read")
-        else:
-            orders = _orders_of(messages)
+        try:
+            with transaction.atomic() if careful else nullcontext():
+                orders = _orders_of(messages)
+        except DatabaseError:
+            if not careful:
+                raise
+            log.exception("the orders of a batch of emails could not be read")
+            orders = {}  # each message reads its own
         suppressed = _suppressed(messages)
         sources: dict[tuple, Source] = {}
         capped: set[int] = set()

@@ -160,15 +160,7 @@ def shipment_window(shop: Shop, shipment: Shipment, order: Order) -> Window | No
     if shipment.shipped_at is None:
         return None
     transit, _, _ = _model(shop)
-    country = (order.shipping_country or "").upper()
-    shipped_on = _local(shipment.shipped_at, shop)
-    estimate = transit.estimate(
-        shipment.carrier_code,
-        country,
-        area_of(country, order.shipping_postcode),
-        shipped_on.weekday(),
-    )
-    return Window(*estimate.dates(shipped_on, country), estimate)
+    return _window(shop, transit, shipment.carrier_code, order, shipment.shipped_at)
 
 
 def order_window(shop: Shop, order: Order) -> Window | None:
@@ -176,12 +168,23 @@ def order_window(shop: Shop, order: Order) -> Window | None:
     if order.placed_at is None:
         return None
     _, from_order, _ = _model(shop)
+    return _window(shop, from_order, "*", order, order.placed_at, prefix=ORDER)
+
+
+def _window(
+    shop: Shop, model: TransitModel, carrier: str, order: Order, start: datetime, prefix: str = ""
+) -> Window:
+    """The days to expect counting from `start` (shipped or placed) to the order's address."""
     country = (order.shipping_country or "").upper()
-    placed_on = _local(order.placed_at, shop)
-    estimate = from_order.estimate(
-        "*", country, area_of(country, order.shipping_postcode), placed_on.weekday(), prefix=ORDER
+    start_on = _local(start, shop)
+    estimate = model.estimate(
+        carrier,
+        country,
+        area_of(country, order.shipping_postcode),
+        start_on.weekday(),
+        prefix=prefix,
     )
-    return Window(*estimate.dates(placed_on, country), estimate)
+    return Window(*estimate.dates(start_on, country), estimate)
 
 
 def set_expected_window(shop: Shop, shipment: Shipment, order: Order) -> None:

@@ -180,10 +180,6 @@ class Verdict:
     refund: Decimal = Decimal(0)  # to the original payment
     store_credit: Decimal = Decimal(0)
 
-    @property
-    def accepted(self) -> int:
-        return sum(line.accepted for line in self.lines)
-
 
 class RequestProblem(ValueError):
     """A request that names lines the order does not have, or no quantities at all."""

@@ -29,7 +29,8 @@ class Carrier:
     languages: tuple[tuple[str, str], ...] = ()
 
 
-_EU = frozenset(
+# Where the European parcel networks (DHL Parcel, DPD, GLS) deliver.
+EUROPE = frozenset(
     [
         "AT",
         "BE",
@@ -76,7 +77,7 @@ CARRIERS: dict[str, Carrier] = {
             "dhl_parcel",
             "DHL Parcel",
             "https://www.dhl.com/{lang}/home/tracking/tracking-parcel.html?tracking-id={number}",
-            _EU,
+            EUROPE,
             (("nl", "nl-nl"), ("en", "nl-en")),
         ),
         Carrier(
@@ -89,14 +90,14 @@ CARRIERS: dict[str, Carrier] = {
             "dpd",
             "DPD",
             "https://tracking.dpd.de/status/{lang}/parcel/{number}",
-            _EU,
+            EUROPE,
             (("nl", "nl_NL"), ("en", "en_US")),
         ),
         Carrier(
             "gls",
             "GLS",
             "https://gls-group.com/track/{number}?lang={lang}",
-            _EU,
+            EUROPE,
         ),
         Carrier(
             "ups",
@@ -277,7 +278,7 @@ def identify(name: str | None, number: str | None, destination: str = "") -> Ide
         # Plain "DHL": its number says which of the two; a parcel in Europe is DHL Parcel.
         code = carrier_for_number(number, destination)
         if code not in ("dhl_express", "dhl_parcel"):
-            code = "dhl_parcel" if destination.upper() in _EU else "dhl_express"
+            code = "dhl_parcel" if destination.upper() in EUROPE else "dhl_express"
     if code:
         return Identified(code, (name or "").strip() or CARRIERS[code].name, "store")
     if name and name.strip() and _squeeze(name) not in {"other", "overig", "custom", "unknown"}:

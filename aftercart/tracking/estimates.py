@@ -18,46 +18,14 @@ from dataclasses import dataclass
 from datetime import date
 
 from aftercart.tracking.calendar import add_business_days
+from aftercart.tracking.carriers import EUROPE as PARCEL_EUROPE
 
 CONFIDENCE = 0.8
 MIN_PARCELS = 20  # below this a cell's range says more about chance than about the route
 MAX_DAYS = 30  # longer is a lost parcel found, not a transit time
-EUROPE = frozenset(
-    [
-        "AT",
-        "BE",
-        "BG",
-        "CH",
-        "CY",
-        "CZ",
-        "DE",
-        "DK",
-        "EE",
-        "ES",
-        "FI",
-        "FR",
-        "GB",
-        "GR",
-        "HR",
-        "HU",
-        "IE",
-        "IS",
-        "IT",
-        "LI",
-        "LT",
-        "LU",
-        "LV",
-        "MT",
-        "NL",
-        "NO",
-        "PL",
-        "PT",
-        "RO",
-        "SE",
-        "SI",
-        "SK",
-    ]
-)
+# "Within Europe" for transit times: where the parcel networks deliver, and the countries
+# beyond them that are as near.
+EUROPE = PARCEL_EUROPE | {"IS", "LI"}
 # Business days when a shop has no history: what carriers state for their standard service.
 # (home country, within Europe, the rest of the world)
 DEFAULT_DAYS = {

@@ -1,19 +1,14 @@
 """CSS inlined once per template version gives the email that inlining each message gave."""
 
 from datetime import UTC, datetime
-from decimal import Decimal
 
 import css_inline
 import pytest
 import time_machine
 
-from aftercart.core.services import create_shop
-from aftercart.customers.services import CustomerData
 from aftercart.messaging import rendering
 from aftercart.messaging.rendering import DEFAULTS
 from aftercart.messaging.services import preview
-from aftercart.orders.records import LineData, OrderData, ShipmentData
-from aftercart.orders.services import record_order
 
 KINDS = sorted({path.name.split(".")[0] for path in DEFAULTS.glob("*.*.mjml")})
 # Parsed and written out again, nothing inlined: the two ways may write an entity
@@ -21,52 +16,6 @@ KINDS = sorted({path.name.split(".")[0] for path in DEFAULTS.glob("*.*.mjml")})
 _same_html = css_inline.CSSInliner(
     inline_style_tags=False, keep_style_tags=True, load_remote_stylesheets=False
 ).inline
-
-
-@pytest.fixture
-def shop(db):
-    shop = create_shop("roastery", name="Koffie & Co's", locale="en")[0]
-    record_order(
-        shop,
-        OrderData(
-            external_id="1",
-            source="api",
-            number="#1001",
-            email="zoe@example.com",
-            customer=CustomerData(
-                email="zoe@example.com", first_name="Zoë 'Z' <b>", accepts_marketing=True
-            ),
-            currency="EUR",
-            subtotal=Decimal("37.00"),
-            discounts=Decimal("3.70"),
-            discount_codes=["WELCOME10"],
-            shipping=Decimal("4.95"),
-            total=Decimal("38.25"),
-            placed_at=datetime(2026, 11, 20, 10, tzinfo=UTC),
-            financial_status="paid",
-            shipping_name="Zoë de Vries",
-            shipping_address={"address1": 'Kerkstraat 1 "achter"'},
-            shipping_postcode="3511 AB",
-            shipping_city="Utrecht",
-            shipping_country="NL",
-            lines=[
-                LineData(title="Espresso <beans>", quantity=2, unit_price=Decimal("12.50")),
-                LineData(
-                    title="Mug", variant_title="Blue & white", quantity=1, unit_price=Decimal("12")
-                ),
-            ],
-            shipments=[
-                ShipmentData(
-                    external_id="f1",
-                    status="in_transit",
-                    carrier="PostNL",
-                    tracking_number="3SABCD1234567",
-                    updated_at=datetime(2026, 11, 21, 9, tzinfo=UTC),
-                )
-            ],
-        ),
-    )
-    return shop
 
 
 @time_machine.travel(datetime(2026, 11, 25, 9, tzinfo=UTC), tick=False)  # the links' signatures
@@ -83,7 +32,9 @@ def _both(shop, kind, locale, monkeypatch):
 
 @pytest.mark.parametrize("locale", ["en", "nl"])
 @pytest.mark.parametrize("kind", KINDS)
-def test_every_default_email_is_the_same_inlined_once(shop, kind, locale, monkeypatch):
+def test_every_default_email_is_the_same_inlined_once(
+    shop, tricky_order, kind, locale, monkeypatch
+):
     assert rendering.compiled_inlined(rendering.read_default(kind, locale).body)[1]
     for logo in ("", "https://roastery.example/logo.png"):
         shop.logo_url = logo
@@ -94,7 +45,7 @@ def test_every_default_email_is_the_same_inlined_once(shop, kind, locale, monkey
     assert 'style="' in once.html and "aftercart" not in once.html.replace("Aftercart", "")
 
 
-def test_the_brand_colour_in_the_css_reaches_every_link(shop, monkeypatch):
+def test_the_brand_colour_in_the_css_reaches_every_link(shop, tricky_order, monkeypatch):
     shop.brand_colour = "#aa3300"
     shop.save()
     once, _ = _both(shop, "review_request", "en", monkeypatch)
