@@ -377,6 +377,10 @@ def main(argv: list[str] | None = None) -> int:
         # The demo's customers are made up: its email stays in the outbox, readable in the
         # dashboard, unless EMAIL_URL says where to send it.
         os.environ.setdefault("EMAIL_URL", "outbox://")
+    if args.command in ("demo", "serve"):
+        # Links in emails and the dashboard (status pages, unsubscribe) point at the server
+        # being started, unless AFTERCART_BASE_URL names the public address.
+        os.environ.setdefault("AFTERCART_BASE_URL", f"http://{args.host}:{args.port}")
     _setup()
     if args.command not in ("migrate", "demo"):
         from aftercart.core.services import ensure_migrated

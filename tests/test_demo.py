@@ -178,7 +178,7 @@ def test_the_demo_command_serves_a_dashboard_you_can_log_in_to(tmp_path):
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "AFTERCART_DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"}
-    for name in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE", "SECRET_KEY"):
+    for name in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE", "SECRET_KEY", "AFTERCART_BASE_URL"):
         env.pop(name, None)  # the product's own settings, on SQLite, as a user runs it
     log_path = tmp_path / "demo.log"
     with open(log_path, "w") as log:
@@ -221,6 +221,11 @@ def test_the_demo_command_serves_a_dashboard_you_can_log_in_to(tmp_path):
                 static = client.get(href)
                 assert static.status_code == 200 and "text/css" in static.headers["content-type"]
             assert client.get("/api/v1/docs").status_code == 200
+            # An order's link to the customer's page points at this server, on its port.
+            order = re.search(r'href="(/shops/demo/orders/\d+/)"', dashboard.text).group(1)
+            link = re.search(r'href="([^"]*/o/[^"]+)"', client.get(order).text).group(1)
+            assert link.startswith(f"{base}/o/")
+            assert client.get(link.removeprefix(base)).status_code == 200
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
