@@ -152,6 +152,7 @@ INSTALLED_APPS = [
     "aftercart.orders",
     "aftercart.messaging",
     "aftercart.webhooks",
+    "aftercart.returns",
     "aftercart.flows",
     "aftercart.integrations",
     "aftercart.dashboard",

@@ -27,6 +27,33 @@ DEFAULT_LOOP: dict[str, dict] = {
         "trigger": "shipment.delivered",
         "steps": [{"send": "delivered"}],
     },
+    # The life of a return, each step told when it happens (returns.services publishes them).
+    "return-requested": {
+        "name": "Return requested: confirmation (with the label when approved at once)",
+        "trigger": "return.requested",
+        "steps": [{"send": "return_requested"}],
+    },
+    "return-approved": {
+        "name": "Return approved by an agent: the label",
+        "trigger": "return.approved",
+        "filters": {"by_agent": 1},
+        "steps": [{"send": "return_approved"}],
+    },
+    "return-rejected": {
+        "name": "Return rejected: why",
+        "trigger": "return.rejected",
+        "steps": [{"send": "return_rejected"}],
+    },
+    "return-received": {
+        "name": "Return received",
+        "trigger": "return.received",
+        "steps": [{"send": "return_received"}],
+    },
+    "return-completed": {
+        "name": "Return completed: refund, store credit or exchange",
+        "trigger": "return.completed",
+        "steps": [{"send": "return_completed"}],
+    },
     "after-delivery": {
         "name": "After delivery: check-in, review request, cross-sell",
         # The whole order, not each parcel: an order in two parcels gets one check-in.
@@ -53,6 +80,8 @@ DEFAULT_LOOP: dict[str, dict] = {
             {"send": "review_request"},
             {"wait": {"days": 7, "at_hour": 10}},
             {"if": "not_refunded"},
+            # Sending something back: no offer to buy more from this order.
+            {"if": "no_open_return"},
             {"send": "cross_sell"},
         ],
     },

@@ -61,6 +61,15 @@ TRIGGERS = {
     "customer.created": "customer",
     # Published by the reviews capability: {"customer_id", "order_id", "rating", ...}.
     "review.submitted": "customer",
+    # Published by returns.services at each step of a return: {"order_id", "customer_id",
+    # "return_id", "number", ...}.
+    "return.requested": "return",
+    "return.approved": "return",
+    "return.rejected": "return",
+    "return.shipped": "return",
+    "return.received": "return",
+    "return.completed": "return",
+    "return.cancelled": "return",
 }
 ACTIONS = {"tag_customer", "webhook"}
 # A flow's own event for the outgoing webhooks: lowercase words joined by dots.
@@ -77,11 +86,22 @@ class Filter:
 
 
 # Which filters each trigger takes; an event without the field does not pass.
+def _yes_no(got: Any, want: int) -> bool:
+    return int(bool(got)) == int(want)
+
+
 FILTERS = {
+    # An auto-approved return's label is in the email about the request itself.
+    "return.requested": {
+        "awaiting_review": Filter("awaiting_review", _yes_no, "waiting for an agent: {}"),
+    },
+    "return.approved": {
+        "by_agent": Filter("by_agent", _yes_no, "approved by an agent: {}"),
+    },
     "review.submitted": {
         "rating_at_least": Filter("rating", lambda got, want: got >= want, "rating at least {}"),
         "rating_at_most": Filter("rating", lambda got, want: got <= want, "rating at most {}"),
-    }
+    },
 }
 
 

@@ -5,9 +5,9 @@ was the order refunded meanwhile?) and answers yes or no. An `if` step branches 
 a hold ({"wait": {"until": [...]}}) waits until they all say yes.
 
 Some conditions belong to capabilities that do not exist yet: `no_open_complaint`
-(support tickets) and `no_open_return` (returns). They are registered here as
-placeholders that always hold, so the default loop can name them today; the app that
-knows the answer replaces one by registering the same name:
+(support tickets). It is registered here as a placeholder that always holds, so the
+default loop can name it today; the app that knows the answer replaces it by
+registering the same name:
 
     @predicate("no_open_complaint", replaces_placeholder=True)
     def no_open_complaint(enrolment, args) -> bool:
@@ -24,6 +24,7 @@ from typing import Any
 
 from aftercart.orders import queries as orders
 from aftercart.orders import replenishment
+from aftercart.returns import queries as returns
 
 
 @dataclass(frozen=True)
@@ -171,13 +172,19 @@ def no_late_delivery(enrolment, args) -> bool:
     return not any(s.late_since and s.delivered_at is None for s in order.shipments.all())
 
 
-# Placeholders: no support tickets or returns exist yet, so none is open. See the module
-# docstring for how the support and returns apps put the real question in their place.
+# A placeholder: no support tickets exist yet, so none is open. See the module docstring
+# for how the support app puts the real question in its place.
 @predicate("no_open_complaint", placeholder=True)
 def no_open_complaint(enrolment, args) -> bool:
     return True
 
 
-@predicate("no_open_return", placeholder=True)
+@predicate("no_open_return")
 def no_open_return(enrolment, args) -> bool:
+    """No return of the enrolment's order is under way (asked for and not yet completed,
+    rejected or cancelled); for a flow about no order, none of the customer's."""
+    if enrolment.order_id:
+        return not returns.has_open_return(enrolment.shop_id, order_id=enrolment.order_id)
+    if enrolment.customer_id:
+        return not returns.has_open_return(enrolment.shop_id, customer_id=enrolment.customer_id)
     return True

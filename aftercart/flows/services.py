@@ -235,6 +235,10 @@ def _enrolment(
     context: dict | None = None,
 ) -> Enrolment:
     key = f"{trigger}:{order_id or ''}:{shipment_id or ''}:{customer_id}"
+    # A subject of its own (the order's second return): its steps enrol her again.
+    subject = (context or {}).get("return_id")
+    if subject:
+        key += f":r{subject}"
     control = definition.marketing and is_control(flow.id, customer_id, definition.holdout)
     now = timezone.now()
     return Enrolment(
@@ -515,6 +519,9 @@ def _send(enrolment: Enrolment, step: Step, now: datetime) -> None:
             "order_locale": locale or "",
             "flow_id": enrolment.flow_id,
         }
+        # The email is about this return, not only its order (messaging.context reads it).
+        if enrolment.context.get("return_id"):
+            fields["extra"] = {"return_id": enrolment.context["return_id"]}
         outbox = getattr(enrolment, "_outbox", None)
         if outbox is not None:  # a batch run: queued with the rest of the batch at its end
             entry = _entry(now, enrolment.step, "")

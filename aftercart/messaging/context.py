@@ -1,5 +1,6 @@
 """What a message's template sees: the shop, the customer, the order as it is now, links."""
 
+from collections.abc import Callable, Iterable
 from functools import cache, partial
 
 from django.utils import formats, translation
@@ -12,6 +13,17 @@ from aftercart.orders.links import status_url
 from aftercart.orders.queries import order_with_items
 from aftercart.orders.replenishment import products_to_reorder
 from aftercart.tracking.carriers import tracking_url
+
+# Kinds whose subject lives in an app above this one (a return, a ticket): that app
+# registers what their templates see, read from the message's extra ids at rendering.
+Provider = Callable[[Message, Shop, object], dict]
+_providers: dict[str, Provider] = {}
+
+
+def provide(kinds: Iterable[str], provider: Provider) -> Provider:
+    for kind in kinds:
+        _providers[kind] = provider
+    return provider
 
 
 def message_context(message: Message, shop: Shop, *, order=None) -> dict:
@@ -43,6 +55,9 @@ def message_context(message: Message, shop: Shop, *, order=None) -> dict:
             for item in products_to_reorder(shop, order.pk)
         ]
     extra = dict(message.extra or {})
+    provider = _providers.get(message.kind)
+    if provider is not None:
+        extra = {**provider(message, shop, order), **extra}
     return {
         # Rows as plain values: a template (which a shop member may now edit) must not walk
         # relations, e.g. shop.members.all to every member's password hash.

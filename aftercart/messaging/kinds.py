@@ -45,6 +45,12 @@ KINDS: dict[str, Kind] = {
             priority=100,
             expires_after=timedelta(hours=1),
         ),
+        # The life of a return (returns.services), each told at the step it is about.
+        Kind("return_requested", _("Return requested"), marketing=False, priority=95),
+        Kind("return_approved", _("Return approved"), marketing=False, priority=95),
+        Kind("return_rejected", _("Return rejected"), marketing=False, priority=95),
+        Kind("return_received", _("Return received"), marketing=False, priority=90),
+        Kind("return_completed", _("Return completed"), marketing=False, priority=95),
         Kind(
             "check_in",
             _("Check-in after delivery"),

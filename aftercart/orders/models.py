@@ -271,6 +271,15 @@ class OrderEvent(models.Model):
         CANCELLED = "cancelled", _("Cancelled")
         REFUNDED = "refunded", _("Refunded")
         NOTE = "note", _("Note")
+        # Written by returns.services through record_return_step.
+        RETURN_REQUESTED = "return_requested", _("Return requested")
+        RETURN_APPROVED = "return_approved", _("Return approved")
+        RETURN_REJECTED = "return_rejected", _("Return rejected")
+        RETURN_SHIPPED = "return_shipped", _("Return on its way back")
+        RETURN_RECEIVED = "return_received", _("Return received")
+        RETURN_INSPECTED = "return_inspected", _("Return inspected")
+        RETURN_COMPLETED = "return_completed", _("Return completed")
+        RETURN_CANCELLED = "return_cancelled", _("Return cancelled")
 
     # Timelines are read per order, through (order, external_id); separate indexes on the
     # keys would only slow down writing the two or three entries every order gets.

@@ -298,6 +298,26 @@ def record_refund(shop: Shop, order_external_id: str, data: RefundData, source: 
     return OrderChange(order, applied=True, events=rec.written)
 
 
+def lock_order(shop: Shop, order_id: int) -> Order:
+    """The order row, locked until the caller's transaction ends (DoesNotExist if not the shop's)."""
+    order = Order.objects.select_for_update().get(shop=shop, pk=order_id)
+    order.shop = shop
+    return order
+
+
+def record_return_step(
+    order: Order, type_: str, key: str, at: datetime, payload: dict, *, source: str
+) -> bool:
+    """A step in the life of a return, on the order's timeline; the same key twice: no-op.
+
+    Called inside returns.services' transaction, which publishes its own return.* event."""
+    rec = _Recorder(order, source)
+    written = rec.note(type_, key, at, None, payload)
+    rec.touched = written  # the status page shows the return: its kept copy is out of date
+    rec.flush()
+    return written
+
+
 def record_cancellation(
     shop: Shop, order_external_id: str, *, cancelled_at: datetime | None, reason: str, source: str
 ) -> OrderChange:

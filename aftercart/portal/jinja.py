@@ -21,6 +21,8 @@ from django.utils.dates import MONTHS, MONTHS_3, WEEKDAYS
 from jinja2 import Environment, pass_context
 from markupsafe import Markup
 
+from aftercart.core.money import format_money
+
 
 def _(message: str) -> str:
     return _translated(translation.get_language(), message)
@@ -103,9 +105,15 @@ def iso(context, value: datetime) -> str:
     return _local(context, value).isoformat()
 
 
+@pass_context
+def money(context, amount, currency: str) -> str:
+    """€ 12,50 in Dutch, €12.50 in English."""
+    return format_money(amount, currency, _language(context))
+
+
 def environment(**options) -> Environment:
     # Django's backend turns autoescaping on already; said here too, as it must stay on.
     env = Environment(autoescape=options.pop("autoescape", True), **options)
     env.globals.update(_=_, url=url, static=static)
-    env.filters.update(day=day, weekday=weekday, moment=moment, iso=iso, markup=markup)
+    env.filters.update(day=day, weekday=weekday, moment=moment, iso=iso, markup=markup, money=money)
     return env

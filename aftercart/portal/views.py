@@ -6,7 +6,6 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.utils import timezone, translation
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
@@ -19,8 +18,8 @@ from aftercart.messaging.services import message_locale
 from aftercart.messaging.status_lookup import request_status_link
 from aftercart.orders.links import LinkExpired, read_status_token
 from aftercart.orders.status_page import page_version, read_status_page
-
-PAGES = "jinja2"  # the customer's pages' template engine (aftercart/portal/jinja.py)
+from aftercart.portal.pages import plain_page, shop_page
+from aftercart.portal.returns import status_page_actions
 
 
 def _recipient(token: str) -> tuple[Shop, str] | None:
@@ -31,21 +30,6 @@ def _recipient(token: str) -> tuple[Shop, str] | None:
     return (shop, read[1].strip().lower()) if shop else None
 
 
-def _page(request, template: str, shop: Shop | None, status: int = 200, **context):
-    language = "en"
-    if shop:
-        customer = Customer.objects.filter(shop=shop, email=context.get("email", "")).first()
-        language = message_locale(shop, customer)
-    with translation.override(language):
-        return render(
-            request,
-            template,
-            {"shop": shop, "language_code": language, **context},
-            status=status,
-            using=PAGES,
-        )
-
-
 # The token is the authentication, and mail apps POST the RFC 8058 one-click request
 # without any cookie or form token, so there is no CSRF token to check.
 @csrf_exempt
@@ -54,12 +38,12 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows a button (mail scanners open links and must not unsubscribe); POST does it."""
     found = _recipient(token)
     if found is None:
-        return _page(request, "portal/invalid_link.html", None, status=404)
+        return plain_page(request, "portal/invalid_link.html", None, status=404)
     shop, email = found
     if request.method == "POST":
         customers.unsubscribe_address(shop, email, source="unsubscribe link")
-        return _page(request, "portal/unsubscribed.html", shop, email=email, token=token)
-    return _page(request, "portal/unsubscribe.html", shop, email=email, token=token)
+        return plain_page(request, "portal/unsubscribed.html", shop, email=email, token=token)
+    return plain_page(request, "portal/unsubscribe.html", shop, email=email, token=token)
 
 
 @csrf_exempt
@@ -67,14 +51,14 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 def preferences(request: HttpRequest, token: str) -> HttpResponse:
     found = _recipient(token)
     if found is None:
-        return _page(request, "portal/invalid_link.html", None, status=404)
+        return plain_page(request, "portal/invalid_link.html", None, status=404)
     shop, email = found
     saved = False
     if request.method == "POST":
         wants = request.POST.get("marketing") == "yes"
         customers.choose_marketing(shop, email, wants, source="preferences page")
         saved = True
-    return _page(
+    return plain_page(
         request,
         "portal/preferences.html",
         shop,
@@ -101,18 +85,6 @@ def _brand(shop: Shop) -> str:
     return hashlib.sha256(shown.encode()).hexdigest()[:16]
 
 
-def _shop_page(request, template: str, shop: Shop, language: str, status: int = 200, **context):
-    """In the customer's language, with times as the shop's clocks show them."""
-    with translation.override(language), timezone.override(shop.zone):
-        return render(
-            request,
-            template,
-            {"shop": shop, "language_code": language, "zone": shop.zone, **context},
-            status=status,
-            using=PAGES,
-        )
-
-
 @require_http_methods(["GET"])
 def order_status(request: HttpRequest, token: str) -> HttpResponse:
     try:
@@ -120,13 +92,13 @@ def order_status(request: HttpRequest, token: str) -> HttpResponse:
     except LinkExpired as expired:
         shop = Shop.objects.filter(pk=expired.shop_id).first()
         if shop is None:
-            return _page(request, "portal/invalid_link.html", None, status=404)
-        return _shop_page(
+            return plain_page(request, "portal/invalid_link.html", None, status=404)
+        return shop_page(
             request, "portal/link_expired.html", shop, shop.locale, status=410, expired=True
         )
     version = page_version(*found) if found else None
     if version is None:
-        return _page(request, "portal/invalid_link.html", None, status=404)
+        return plain_page(request, "portal/invalid_link.html", None, status=404)
     shop = version.shop
     language = message_locale(shop, Customer(locale=version.customer_locale), version.order_locale)
     # Rendered once per version of the order: a customer opens her page again and again
@@ -145,7 +117,9 @@ def order_status(request: HttpRequest, token: str) -> HttpResponse:
     html = cache.get(key)
     if html is None:
         page = read_status_page(version, language)
-        html = _shop_page(request, "portal/order_status.html", shop, language, page=page).content
+        with translation.override(language):
+            page.actions.extend(status_page_actions(shop.pk, page.order, token))
+        html = shop_page(request, "portal/order_status.html", shop, language, page=page).content
         cache.set(key, html, PAGE_SECONDS)
     response = HttpResponse(html)
     response["Cache-Control"] = "private, no-store"  # a customer's address and items
@@ -157,11 +131,11 @@ def order_status(request: HttpRequest, token: str) -> HttpResponse:
 def find_order(request: HttpRequest, shop_slug: str) -> HttpResponse:
     shop = Shop.objects.filter(slug=shop_slug).first()
     if shop is None:
-        return _page(request, "portal/invalid_link.html", None, status=404)
+        return plain_page(request, "portal/invalid_link.html", None, status=404)
     language = translation.get_language_from_request(request)
     language = message_locale(shop, None, request.GET.get("lang") or language)
     if request.method == "GET":
-        return _shop_page(
+        return shop_page(
             request, "portal/find_order.html", shop, language, problems=[], number="", email=""
         )
     started = time.monotonic()
@@ -173,7 +147,7 @@ def find_order(request: HttpRequest, shop_slug: str) -> HttpResponse:
     if "@" not in email:
         problems.append("email")
     if problems:
-        return _shop_page(
+        return shop_page(
             request,
             "portal/find_order.html",
             shop,
@@ -185,9 +159,9 @@ def find_order(request: HttpRequest, shop_slug: str) -> HttpResponse:
         )
     lookup = request_status_link(shop, number, email, client=client_address(request))
     if lookup.limited:  # says nothing about a match, so it need not wait
-        return _shop_page(request, "portal/find_order_limited.html", shop, language, status=429)
+        return shop_page(request, "portal/find_order_limited.html", shop, language, status=429)
     time.sleep(max(0.0, LOOKUP_FLOOR_SECONDS - (time.monotonic() - started)))
-    return _shop_page(request, "portal/find_order_sent.html", shop, language)
+    return shop_page(request, "portal/find_order_sent.html", shop, language)
 
 
 def client_address(request: HttpRequest) -> str:

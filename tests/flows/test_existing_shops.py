@@ -13,7 +13,9 @@ from aftercart.flows.services import save_flow
 pytestmark = pytest.mark.django_db
 upgrade = importlib.import_module("aftercart.flows.migrations.0003_default_loop_additions")
 delivery = importlib.import_module("aftercart.flows.migrations.0004_delivery_flows")
-LATER = set(upgrade.NEW_FLOWS) | set(delivery.NEW_FLOWS)  # flows added after the first loop
+returns = importlib.import_module("aftercart.flows.migrations.0005_return_flows")
+# Flows added after the first loop.
+LATER = set(upgrade.NEW_FLOWS) | set(delivery.NEW_FLOWS) | set(returns.NEW_FLOWS)
 
 
 def shop_as_it_was(slug, after_delivery):
@@ -31,9 +33,10 @@ def current(shop, key):
 
 def test_the_migration_installs_what_the_defaults_say_today():
     # A change to the default loop needs a migration of its own for the shops made before.
-    for key, copied in {**upgrade.NEW_FLOWS, **delivery.NEW_FLOWS}.items():
+    added = {**upgrade.NEW_FLOWS, **delivery.NEW_FLOWS, **returns.NEW_FLOWS}
+    for key, copied in added.items():
         assert copied == DEFAULT_LOOP[key], key  # noqa: SIM300  the copy is what is checked
-    assert upgrade.AFTER_DELIVERY == DEFAULT_LOOP["after-delivery"]  # noqa: SIM300
+    assert returns.AFTER_DELIVERY == DEFAULT_LOOP["after-delivery"]  # noqa: SIM300
 
 
 def test_an_old_shop_gets_the_new_flows_and_the_hold():
@@ -42,12 +45,13 @@ def test_an_old_shop_gets_the_new_flows_and_the_hold():
 
     upgrade.add_to_existing_shops(apps, None)
     delivery.add_to_existing_shops(apps, None)
+    returns.add_to_existing_shops(apps, None)
 
     assert set(Flow.objects.filter(shop=shop).values_list("key", flat=True)) == set(DEFAULT_LOOP)
     assert current(shop, "replenishment").definition == DEFAULT_LOOP["replenishment"]
     after = current(shop, "after-delivery")
     assert after.definition == DEFAULT_LOOP["after-delivery"]
-    assert after.number == before + 1  # a new version: running enrolments keep theirs
+    assert after.number == before + 2  # new versions: running enrolments keep theirs
     trigger = Flow.objects.get(shop=shop, key="referral-after-review").trigger
     assert trigger == "review.submitted"
 

@@ -102,7 +102,7 @@ def history(order):
 
 def test_without_a_support_app_nothing_is_open_and_the_request_goes_on_time(shop, inbox):
     assert predicates.REGISTRY["no_open_complaint"].placeholder
-    assert predicates.REGISTRY["no_open_return"].placeholder
+    assert not predicates.REGISTRY["no_open_return"].placeholder  # the returns app answers it
     delivered_order(shop)
     at(REVIEW_DAY - timedelta(minutes=1))
     assert not review_requests(inbox)
@@ -191,13 +191,20 @@ def test_only_a_placeholder_can_be_replaced():
         def not_refunded(enrolment, args) -> bool:
             return True
 
+    with pytest.raises(ValueError, match="'no_open_complaint' is registered already"):
+
+        @predicates.predicate("no_open_complaint")  # without saying it replaces the placeholder
+        def no_open_complaint(enrolment, args) -> bool:
+            return True
+
     with pytest.raises(ValueError, match="'no_open_return' is registered already"):
 
-        @predicates.predicate("no_open_return")  # without saying it replaces the placeholder
+        @predicates.predicate("no_open_return", replaces_placeholder=True)  # real already
         def no_open_return(enrolment, args) -> bool:
             return True
 
-    assert predicates.REGISTRY["no_open_return"].placeholder
+    assert predicates.REGISTRY["no_open_complaint"].placeholder
+    assert not predicates.REGISTRY["no_open_return"].placeholder
 
 
 def test_the_flow_page_says_what_the_hold_does():
