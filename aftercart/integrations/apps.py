@@ -8,6 +8,7 @@ class IntegrationsConfig(AppConfig):
     def ready(self) -> None:
         from aftercart.integrations import (
             privacy,  # noqa: F401  registers the data holder
+            settlements,  # noqa: F401  sends return refunds to the store
             tasks,  # noqa: F401  registers periodic jobs
         )
         from aftercart.integrations.sync import tasks as sync_tasks  # noqa: F401  reconciliation

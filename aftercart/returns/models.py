@@ -164,6 +164,7 @@ class Settlement(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Being sent to the store")
+        SENDING = "sending", _("Being sent to the store")  # claimed by a worker
         MANUAL = "manual", _("To be done in the store")
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
@@ -178,6 +179,10 @@ class Settlement(models.Model):
     refund_shipping = models.BooleanField(default=False)  # the return shipping fee not taken
     external_id = models.CharField(max_length=100, blank=True)  # the store's refund or order id
     attempts = models.PositiveSmallIntegerField(default=0)
+    # A pending one waits until then after the store could not be reached; a sending one
+    # was claimed then (a worker that died mid-call leaves it; it is looked at again).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
     created_by = models.CharField(max_length=150, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -10,7 +10,8 @@ from collections.abc import Callable
 
 from aftercart.core.models import Shop
 
-Outlet = Callable[[Shop, str], bool]  # (shop, settlement kind) -> can send it?
+# (shop, settlement kind, where the order came from: "shopify", "csv", ...) -> can send it?
+Outlet = Callable[[Shop, str, str], bool]
 _outlets: list[Outlet] = []
 
 
@@ -20,5 +21,5 @@ def register(outlet: Outlet) -> Outlet:
     return outlet
 
 
-def can_send(shop: Shop, kind: str) -> bool:
-    return any(outlet(shop, kind) for outlet in _outlets)
+def can_send(shop: Shop, kind: str, order_source: str) -> bool:
+    return any(outlet(shop, kind, order_source) for outlet in _outlets)

@@ -13,10 +13,11 @@ published as return.<step> with the return's id, for flows (the emails) and webh
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 
 from aftercart.core.events import publish
@@ -40,6 +41,7 @@ from aftercart.returns.queries import circumstances, line_key, returnable_items
 
 CENT = Decimal("0.01")
 Status = ReturnRequest.Status
+UNDER_WAY = [Settlement.Status.PENDING, Settlement.Status.SENDING, Settlement.Status.MANUAL]
 
 
 class ReturnProblem(ValueError):
@@ -382,7 +384,7 @@ def _new_settlement(ret, by, quantities, refund_shipping) -> Settlement:
     for pk, count in quantities.items():
         lines[pk].refunded_quantity += count
     ReturnLine.objects.bulk_update(lines.values(), ["refunded_quantity"])
-    to_store = kind != Settlement.Kind.STORE_CREDIT and outlets.can_send(ret.shop, kind)
+    to_store = kind != Settlement.Kind.STORE_CREDIT and outlets.can_send(ret.shop, kind, ret.order.source)
     return Settlement.objects.create(
         shop_id=ret.shop_id,
         request=ret,
@@ -401,7 +403,7 @@ def _unfinished_refunds(shop_id: int, order_id: int):
         shop_id=shop_id,
         request__order_id=order_id,
         kind=Settlement.Kind.REFUND,
-        status__in=[Settlement.Status.PENDING, Settlement.Status.MANUAL],
+        status__in=UNDER_WAY,
     )
 
 
@@ -490,9 +492,7 @@ def settlement_failed(settlement: Settlement, *, error: str) -> Settlement:
 def complete_return(ret: ReturnRequest, *, by: str) -> ReturnRequest:
     """Close it with what was settled so far (some items came back unusable, say)."""
     ret = _locked(ret, {Status.RECEIVED, Status.INSPECTED}, "completed")
-    if ret.settlements.filter(
-        status__in=[Settlement.Status.PENDING, Settlement.Status.MANUAL]
-    ).exists():
+    if ret.settlements.filter(status__in=UNDER_WAY).exists():
         raise ReturnProblem(f"return {ret.number}: a refund or exchange is still under way")
     _complete(ret, timezone.now(), by)
     return ret
@@ -505,3 +505,60 @@ def _complete(ret: ReturnRequest, now: datetime, by: str) -> None:
     ret.save(update_fields=["status", "completed_at", "updated_at"])
     _step(ret, OrderEvent.Type.RETURN_COMPLETED, "completed", now, by)
     publish("return.completed", ret.shop_id, **_ids(ret))
+
+
+# Settlements sent to the store (integrations sends them; these keep their state) ----------
+
+MAX_ATTEMPTS = 5
+STALE_CLAIM = timedelta(minutes=10)
+
+
+def due_settlements(limit: int = 50) -> list[int]:
+    """Settlements a worker should send now: pending and due, or claimed by a worker that
+    seems to have died mid-call (its sender checks the store before sending again)."""
+    now = timezone.now()
+    pending = Q(status=Settlement.Status.PENDING) & (
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    )
+    stale = Q(status=Settlement.Status.SENDING, claimed_at__lt=now - STALE_CLAIM)
+    return list(
+        Settlement.objects.filter(pending | stale).order_by("id").values_list("pk", flat=True)[
+            :limit
+        ]
+    )
+
+
+def claim_settlement(pk: int) -> Settlement | None:
+    """Mark it as being sent by this worker; None when another has it or it is not due.
+
+    A claim is one UPDATE, not a lock held across the call to the store: a store may take
+    a minute to answer, and no database should wait on it."""
+    now = timezone.now()
+    due = Q(status=Settlement.Status.PENDING) & (
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    )
+    stale = Q(status=Settlement.Status.SENDING, claimed_at__lt=now - STALE_CLAIM)
+    claimed = Settlement.objects.filter(Q(pk=pk) & (due | stale)).update(
+        status=Settlement.Status.SENDING, claimed_at=now
+    )
+    if not claimed:
+        return None
+    return Settlement.objects.select_related("request__order", "shop").get(pk=pk)
+
+
+def settlement_later(settlement: Settlement, *, error: str) -> Settlement:
+    """The store could not be reached: try again later, and give up after MAX_ATTEMPTS."""
+    attempts = settlement.attempts + 1
+    if attempts >= MAX_ATTEMPTS:
+        Settlement.objects.filter(pk=settlement.pk).update(attempts=attempts - 1)
+        settlement.attempts = attempts - 1
+        return settlement_failed(settlement, error=f"{error} (after {attempts} attempts)")
+    wait = timedelta(minutes=5 * 2 ** (attempts - 1))
+    Settlement.objects.filter(pk=settlement.pk, status=Settlement.Status.SENDING).update(
+        status=Settlement.Status.PENDING,
+        attempts=attempts,
+        error=error[:2000],
+        next_attempt_at=timezone.now() + wait,
+    )
+    settlement.refresh_from_db()
+    return settlement

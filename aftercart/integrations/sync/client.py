@@ -103,6 +103,16 @@ class StoreClient:
             return response
         raise AssertionError("unreachable")  # the loop returns or raises
 
+    def send_once(self, method: str, path: str, **kwargs: Any) -> httpx.Response | None:
+        """One call, never repeated here: for a request that must not be made twice (a
+        refund). None when there was no answer in time (it may or may not have been done)."""
+        try:
+            return self._http.request(method, path, **kwargs)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise StoreUnreachable(f"cannot reach {self.name} at {self.base_url}: {exc}") from None
+        except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.RemoteProtocolError):
+            return None
+
     def json(self, response: httpx.Response) -> Any:
         try:
             return response.json()

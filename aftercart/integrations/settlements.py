@@ -1,0 +1,113 @@
+"""Sending a return's refund to the store it came from, when the shop connected one.
+
+returns.services keeps the settlement's state (pending → sending → done | failed, or
+pending again with a later try when the store could not be reached); this module says
+which settlements a store can take (returns.outlets), and sends them from a task: at once
+when one is made, and every minute for any that waits (a lost task loses nothing).
+"""
+
+import logging
+from datetime import timedelta
+
+from django_tasks import task
+
+from aftercart.core import events, schedule
+from aftercart.core.models import Shop
+from aftercart.integrations.models import StoreConnection
+from aftercart.integrations.refunds import (
+    RefundOrder,
+    RefundRefused,
+    shopify_refund,
+    woocommerce_refund,
+)
+from aftercart.integrations.services import credentials
+from aftercart.integrations.sync.client import StoreClient, StoreRefused, SyncError
+from aftercart.returns import outlets
+from aftercart.returns import services as returns
+from aftercart.returns.models import Settlement
+
+log = logging.getLogger(__name__)
+SENDERS = {"shopify": shopify_refund, "woocommerce": woocommerce_refund}
+
+
+def _connection(shop_id: int, platform: str) -> StoreConnection | None:
+    connection = StoreConnection.objects.filter(shop_id=shop_id, platform=platform).first()
+    if connection is None or not connection.store_url:
+        return None
+    secrets = credentials(connection)
+    usable = secrets["access_token"] if platform == "shopify" else secrets["consumer_key"]
+    return connection if usable else None
+
+
+@outlets.register
+def _store_takes(shop: Shop, kind: str, order_source: str) -> bool:
+    """Refunds of orders that came from a store we hold API credentials for. Exchange
+    orders are made by an agent: the customer says in words what she wants instead."""
+    return (
+        kind == Settlement.Kind.REFUND
+        and order_source in SENDERS
+        and _connection(shop.pk, order_source) is not None
+    )
+
+
+@events.subscribe("return.settlement_created")
+def _send_soon(event: events.DomainEvent) -> None:
+    if event.data.get("to_store"):
+        schedule.soon(send_settlements)
+
+
+@task(queue_name="intake")
+def send_settlements() -> dict[str, int]:
+    done = {"sent": 0, "failed": 0, "later": 0}
+    for pk in returns.due_settlements():
+        settlement = returns.claim_settlement(pk)
+        if settlement is not None:
+            done[send(settlement)] += 1
+    return done
+
+
+def send(settlement: Settlement) -> str:
+    ret = settlement.request
+    platform = ret.order.source
+    connection = _connection(settlement.shop_id, platform)
+    if platform not in SENDERS or connection is None:
+        returns.settlement_failed(
+            settlement, error=f"no {platform} connection with API access: refund it by hand"
+        )
+        return "failed"
+    refund = RefundOrder(
+        order_id=ret.order.external_id,
+        amount=settlement.amount,
+        currency=settlement.currency,
+        items=settlement.items,
+        marker=f"settlement {settlement.pk}",
+        note=f"Aftercart return {ret.number}, settlement {settlement.pk}",
+    )
+    secrets = credentials(connection)
+    if platform == "shopify":
+        client = StoreClient(
+            connection.store_url,
+            name="Shopify",
+            headers={"X-Shopify-Access-Token": secrets["access_token"]},
+        )
+    else:
+        client = StoreClient(
+            connection.store_url,
+            name="WooCommerce",
+            auth=(secrets["consumer_key"], secrets["consumer_secret"]),
+        )
+    try:
+        with client:
+            external_id = SENDERS[platform](client, refund)
+    except (RefundRefused, StoreRefused) as refused:
+        returns.settlement_failed(settlement, error=str(refused))
+        return "failed"
+    except SyncError as problem:
+        log.warning("refund for return %s: %s", ret.number, problem)
+        returns.settlement_later(settlement, error=str(problem))
+        return "later"
+    returns.settlement_done(settlement, by=platform, external_id=external_id)
+    return "sent"
+
+
+schedule.every(timedelta(minutes=1), send_settlements, name="returns.refunds-to-store")

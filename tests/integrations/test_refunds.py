@@ -1,0 +1,196 @@
+"""A return's refund sent to the store, against stand-ins that answer as Shopify's refund
+API and WooCommerce's order refunds do (tests/fixtures/sync/refund_stores.py)."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+import time_machine
+
+from aftercart.integrations import intake
+from aftercart.integrations.services import connect_store
+from aftercart.integrations.settlements import send_settlements
+from aftercart.integrations.sync.client import StoreClient
+from aftercart.orders.queries import order_detail
+from aftercart.orders.records import LineData
+from aftercart.orders.services import record_order
+from aftercart.returns.models import Settlement
+from aftercart.returns.services import ReturnAsk, receive_return, request_return, settle_return
+from tests.conftest import SHOPIFY_SECRET, WOO_SECRET
+from tests.fixtures.sync.refund_stores import PAYMENT, ShopifyRefunds, WooRefunds
+from tests.fixtures.sync.stores import TOKEN, serve
+from tests.returns.conftest import order_data
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ORDER = "450789469"
+LINES = [
+    LineData(external_id="518995019", title="Linen shirt", quantity=2, unit_price=Decimal("30")),
+    LineData(external_id="518995020", title="Tea towel", quantity=1, unit_price=Decimal("20")),
+]
+
+
+@pytest.fixture(autouse=True)
+def _after_delivery():
+    with time_machine.travel(datetime(2026, 11, 20, 12, tzinfo=UTC)):
+        yield
+
+
+@pytest.fixture
+def waits(monkeypatch):
+    """The waits a store asked for, counted instead of slept."""
+    asked = []
+    monkeypatch.setattr(StoreClient, "wait", lambda self, seconds, why: asked.append(seconds))
+    return asked
+
+
+def shopify_order(shop, store_url: str):
+    connect_store(
+        shop, "shopify", webhook_secret=SHOPIFY_SECRET, store_url=store_url, access_token=TOKEN
+    )
+    data = order_data(external_id=ORDER, source="shopify", lines=LINES, total=Decimal("80.00"))
+    return record_order(shop, data).order
+
+
+def shirts_received(shop, order, quantity=2):
+    line = next(ln for ln in order.lines.all() if ln.external_id == "518995019")
+    ask = ReturnAsk(quantities={line.pk: quantity}, reason="does_not_fit")
+    ret = request_return(shop, order, ask, source="portal")
+    receive_return(ret, by="sam")
+    return ret
+
+
+@pytest.fixture
+def refund_store(shop):
+    with serve(
+        ShopifyRefunds(ORDER, {"518995019": Decimal(30), "518995020": Decimal(20)}, Decimal(80))
+    ) as store:
+        order = shopify_order(shop, store.url)
+        yield store, order
+
+
+def test_the_refund_reaches_shopify_through_a_429_and_a_5xx(shop, refund_store, waits):
+    store, order = refund_store
+    store.faults = ["429", "503"]
+    settlement = settle_return(shirts_received(shop, order), by="sam")
+    assert settlement.status == "pending"  # for the store, not for an agent
+
+    assert send_settlements.call() == {"sent": 1, "failed": 0, "later": 0}
+
+    settlement.refresh_from_db()
+    assert settlement.status == "done" and settlement.external_id == "929361460"
+    [made] = store.refunds  # one refund, whatever was retried
+    assert made["transactions"] == [
+        {
+            "parent_id": PAYMENT,
+            "amount": "60.00",
+            "kind": "refund",
+            "gateway": "shopify_payments",
+            "status": "success",
+        }
+    ]
+    assert made["notify"] is False  # she hears it from us
+    assert "R1001-1" in made["note"]
+    assert [
+        (ln["line_item_id"], ln["quantity"], ln["restock_type"]) for ln in made["refund_line_items"]
+    ] == [(518995019, 2, "return")]
+    assert waits[0] == 1.0  # the 429's Retry-After, then a look before sending again
+    creates = [r for r in store.requests if r.method == "POST" and r.path.endswith("/refunds.json")]
+    assert len(creates) == 3
+    detail = order_detail(shop, pk=order.pk)
+    assert detail.refunded == Decimal("60.00")
+    assert settlement.request.__class__.objects.get(pk=settlement.request_id).status == "completed"
+
+
+def test_an_answer_lost_after_the_refund_was_made_does_not_refund_twice(shop, refund_store, waits):
+    store, order = refund_store
+    store.faults = ["502-after-making"]
+    settle_return(shirts_received(shop, order), by="sam")
+    assert send_settlements.call()["sent"] == 1
+    assert len(store.refunds) == 1
+    assert Settlement.objects.get().external_id == str(store.refunds[0]["id"])
+    assert order_detail(shop, pk=order.pk).refunded == Decimal("60.00")
+
+
+def test_a_refund_the_store_refuses_is_failed_with_its_words(shop, refund_store, waits):
+    store, order = refund_store
+    store.paid = Decimal("50.00")  # refunded elsewhere meanwhile: less left than asked
+    settle_return(shirts_received(shop, order), by="sam")
+    assert send_settlements.call() == {"sent": 0, "failed": 1, "later": 0}
+    settlement = Settlement.objects.get()
+    assert settlement.status == "failed"
+    assert "can refund 50.00 of this order's payments, not 60.00" in settlement.error
+    assert not store.refunds
+    assert settlement.request.lines.get().refunded_quantity == 0  # free to settle again
+
+
+def test_an_unreachable_store_is_tried_again_later(shop, waits):
+    with serve(ShopifyRefunds(ORDER, {}, Decimal(0))) as store:
+        url = store.url
+    order = shopify_order(shop, url)  # nothing listens there any more
+    settle_return(shirts_received(shop, order), by="sam")
+    assert send_settlements.call() == {"sent": 0, "failed": 0, "later": 1}
+    settlement = Settlement.objects.get()
+    assert (settlement.status, settlement.attempts) == ("pending", 1)
+    assert "cannot reach Shopify" in settlement.error
+    assert settlement.next_attempt_at > datetime.now(UTC)
+    assert send_settlements.call() == {"sent": 0, "failed": 0, "later": 0}  # not due yet
+
+
+def test_the_stores_webhook_for_our_refund_is_the_same_refund(shop, refund_store, waits, shopify):
+    store, order = refund_store
+    settle_return(shirts_received(shop, order), by="sam")
+    send_settlements.call()
+    made = store.refunds[0]
+    webhook = {
+        "id": made["id"],
+        "order_id": int(ORDER),
+        "created_at": "2026-11-20T12:00:00Z",
+        "note": made["note"],
+        "refund_line_items": [],
+        "transactions": [{"amount": "60.00", "kind": "refund", "status": "success"}],
+    }
+    assert shopify(shop, "refunds/create", webhook, event_id="refund-1").status_code == 200
+    intake.drain()
+    detail = order_detail(shop, pk=order.pk)
+    assert detail.refunded == Decimal("60.00")
+    assert detail.refunds.count() == 1
+
+
+def test_the_refund_reaches_woocommerce(shop, waits):
+    with serve(WooRefunds("727")) as store:
+        connect_store(
+            shop,
+            "woocommerce",
+            webhook_secret=WOO_SECRET,
+            store_url=store.url,
+            consumer_key=WooRefunds.KEY,
+            consumer_secret=WooRefunds.SECRET,
+        )
+        data = order_data(
+            external_id="727",
+            source="woocommerce",
+            lines=[
+                LineData(external_id="315", title="Linen shirt", quantity=2, unit_price=Decimal(30))
+            ],
+        )
+        order = record_order(shop, data).order
+        line = order.lines.get()
+        ret = request_return(shop, order, ReturnAsk({line.pk: 1}, "does_not_fit"), source="portal")
+        receive_return(ret, by="sam")
+        settle_return(ret, by="sam")
+        assert send_settlements.call()["sent"] == 1
+    [made] = store.refunds
+    assert made["amount"] == "30.00" and made["api_refund"] is True
+    assert made["line_items"] == [{"id": 315, "quantity": 1}]
+    assert Settlement.objects.get().external_id == "726"
+
+
+def test_an_order_from_a_csv_import_is_refunded_by_an_agent(shop, refund_store, waits):
+    # The shop has a Shopify connection, but this order did not come from it.
+    order = record_order(shop, order_data(number="2002", source="csv")).order
+    ret = request_return(
+        shop, order, ReturnAsk({order.lines.first().pk: 1}, "does_not_fit"), source="portal"
+    )
+    receive_return(ret, by="sam")
+    assert settle_return(ret, by="sam").status == "manual"
+    assert send_settlements.call() == {"sent": 0, "failed": 0, "later": 0}
