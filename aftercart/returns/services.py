@@ -384,7 +384,9 @@ def _new_settlement(ret, by, quantities, refund_shipping) -> Settlement:
     for pk, count in quantities.items():
         lines[pk].refunded_quantity += count
     ReturnLine.objects.bulk_update(lines.values(), ["refunded_quantity"])
-    to_store = kind != Settlement.Kind.STORE_CREDIT and outlets.can_send(ret.shop, kind, ret.order.source)
+    to_store = kind != Settlement.Kind.STORE_CREDIT and outlets.can_send(
+        ret.shop, kind, ret.order.source
+    )
     return Settlement.objects.create(
         shop_id=ret.shop_id,
         request=ret,
@@ -522,9 +524,9 @@ def due_settlements(limit: int = 50) -> list[int]:
     )
     stale = Q(status=Settlement.Status.SENDING, claimed_at__lt=now - STALE_CLAIM)
     return list(
-        Settlement.objects.filter(pending | stale).order_by("id").values_list("pk", flat=True)[
-            :limit
-        ]
+        Settlement.objects.filter(pending | stale)
+        .order_by("id")
+        .values_list("pk", flat=True)[:limit]
     )
 
 
