@@ -8,6 +8,7 @@ from aftercart.dashboard.views import (
     intake,
     orders,
     outbox,
+    returns,
     shops,
     templates,
     webhooks,
@@ -20,6 +21,19 @@ urlpatterns = [
     path("shops/<slug:shop_slug>/orders/", orders.order_list, name="orders"),
     path("shops/<slug:shop_slug>/orders/<int:pk>/", orders.order_page, name="order"),
     path("shops/<slug:shop_slug>/deliveries/", deliveries.delivery_list, name="deliveries"),
+    path("shops/<slug:shop_slug>/returns/", returns.return_list, name="returns"),
+    path("shops/<slug:shop_slug>/returns/bulk/", returns.return_bulk, name="returns-bulk"),
+    path("shops/<slug:shop_slug>/returns/policy/", returns.return_policy, name="return-policy"),
+    path(
+        "shops/<slug:shop_slug>/returns/insights/", returns.return_insights, name="return-insights"
+    ),
+    path("shops/<slug:shop_slug>/returns/<int:pk>/", returns.return_page, name="return"),
+    path("shops/<slug:shop_slug>/returns/<int:pk>/act/", returns.return_act, name="return-act"),
+    path(
+        "shops/<slug:shop_slug>/returns/<int:pk>/photos/<int:photo>.jpg",
+        returns.return_photo,
+        name="return-photo",
+    ),
     path("shops/<slug:shop_slug>/customers/", customers.customer_list, name="customers"),
     path("shops/<slug:shop_slug>/customers/<int:pk>/", customers.customer_page, name="customer"),
     path(

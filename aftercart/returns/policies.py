@@ -133,6 +133,8 @@ def _whole(value: Any, name: str, low: int, high: int) -> int:
 
 
 def _decimal(value: Any, name: str, high: Decimal | None = None) -> Decimal:
+    if value is None or str(value).strip() == "":
+        return Decimal("0.00")  # a field left empty: none
     try:
         number = Decimal(str(value).strip())
     except InvalidOperation:
