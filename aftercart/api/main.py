@@ -9,6 +9,7 @@ from ninja.parser import Parser
 from aftercart.api.auth import ShopKey
 from aftercart.api.events import router as events_router
 from aftercart.api.reads import router as reads_router
+from aftercart.api.returns import router as returns_router
 
 
 class ParseFailure(ValueError):
@@ -70,3 +71,4 @@ def invalid(request, exc: ValidationError):
 
 api.add_router("/", events_router)
 api.add_router("/", reads_router)
+api.add_router("/", returns_router)
