@@ -27,12 +27,21 @@ EVENT_TYPES = {
     "customer.consent_changed": gettext_lazy("A customer said yes or no to marketing"),
     "customer.suppressed": gettext_lazy("An address may no longer be mailed"),
     "customer.erased": gettext_lazy("A customer's personal data was erased"),
+    "return.requested": gettext_lazy("A customer asked for a return"),
+    "return.approved": gettext_lazy("A return was approved"),
+    "return.rejected": gettext_lazy("A return was rejected"),
+    "return.shipped": gettext_lazy("A return is on its way back"),
+    "return.received": gettext_lazy("A return arrived"),
+    "return.inspected": gettext_lazy("A return was inspected"),
+    "return.settled": gettext_lazy("A refund, exchange or store credit of a return was done"),
+    "return.completed": gettext_lazy("A return was completed"),
+    "return.cancelled": gettext_lazy("A return was cancelled"),
     "message.sent": gettext_lazy("An email was sent"),
     "message.failed": gettext_lazy("An email could not be sent"),
     "message.suppressed": gettext_lazy("An email was held back"),
 }
 # Not offered: internal facts (a shop was created) that mean nothing to a receiver.
-NOT_SENT = {"shop.created"}
+NOT_SENT = {"shop.created", "return.settlement_created"}
 NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 PATTERN = re.compile(r"^(\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*\.\*)$")
 
