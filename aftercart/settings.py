@@ -132,7 +132,10 @@ BASE_URL = os.environ.get("AFTERCART_BASE_URL", "http://127.0.0.1:8000").rstrip(
 
 # The largest webhook or API body accepted; larger ones get a 413 before they are read.
 MAX_BODY_BYTES = int(os.environ.get("AFTERCART_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
-DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
+# Return photos and emails with attachments (core.middleware names the paths).
+MAX_UPLOAD_BYTES = int(os.environ.get("AFTERCART_MAX_UPLOAD_BYTES", str(40 * 1024 * 1024)))
+# Django refuses larger bodies too; core.middleware has refused them sooner, per path.
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -153,6 +156,7 @@ INSTALLED_APPS = [
     "aftercart.messaging",
     "aftercart.webhooks",
     "aftercart.returns",
+    "aftercart.support",
     "aftercart.flows",
     "aftercart.integrations",
     "aftercart.dashboard",

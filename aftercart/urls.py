@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from aftercart.api.main import api
-from aftercart.integrations import webhooks
+from aftercart.integrations import inbound_mail, webhooks
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -19,6 +19,11 @@ urlpatterns = [
         "webhooks/aftership/<slug:shop_slug>",
         webhooks.aftership_webhook,
         name="webhook-aftership",
+    ),
+    path(
+        "webhooks/inbound-mail/<slug:shop_slug>",
+        inbound_mail.inbound_mail,
+        name="webhook-inbound-mail",
     ),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

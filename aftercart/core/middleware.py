@@ -1,5 +1,9 @@
+import re
+
 from django.conf import settings
 from django.http import JsonResponse
+
+_UPLOADS = re.compile(r"^/(o/[^/]+/return/|webhooks/inbound-mail/[^/]+)$")
 
 
 class BodySizeLimit:
@@ -13,9 +17,12 @@ class BodySizeLimit:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        if length > settings.MAX_BODY_BYTES:
+        limit = settings.MAX_BODY_BYTES
+        # Photos with a return, an email with attachments: larger, on these paths only.
+        if _UPLOADS.match(request.path):
+            limit = settings.MAX_UPLOAD_BYTES
+        if length > limit:
             return JsonResponse(
-                {"error": f"body of {length} bytes is over the limit of {settings.MAX_BODY_BYTES}"},
-                status=413,
+                {"error": f"body of {length} bytes is over the limit of {limit}"}, status=413
             )
         return self.get_response(request)

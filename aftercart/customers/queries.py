@@ -22,3 +22,7 @@ def find_customers(
 
 def customer_in_shop(shop: Shop, pk: int) -> Customer | None:
     return Customer.objects.filter(shop=shop, pk=pk).first()
+
+
+def customer_by_email(shop: Shop, email: str) -> Customer | None:
+    return Customer.objects.filter(shop=shop, email=email.strip().lower()).first()

@@ -11,6 +11,7 @@ from aftercart.dashboard.views import (
     returns,
     shops,
     templates,
+    tickets,
     webhooks,
 )
 
@@ -34,6 +35,17 @@ urlpatterns = [
         returns.return_photo,
         name="return-photo",
     ),
+    path("shops/<slug:shop_slug>/tickets/", tickets.ticket_list, name="tickets"),
+    path(
+        "shops/<slug:shop_slug>/tickets/settings/",
+        tickets.support_settings,
+        name="support-settings",
+    ),
+    path(
+        "shops/<slug:shop_slug>/tickets/figures/", tickets.support_figures, name="support-figures"
+    ),
+    path("shops/<slug:shop_slug>/tickets/<int:pk>/", tickets.ticket_page, name="ticket"),
+    path("shops/<slug:shop_slug>/tickets/<int:pk>/act/", tickets.ticket_act, name="ticket-act"),
     path("shops/<slug:shop_slug>/customers/", customers.customer_list, name="customers"),
     path("shops/<slug:shop_slug>/customers/<int:pk>/", customers.customer_page, name="customer"),
     path(

@@ -4,10 +4,10 @@ A predicate reads the state at the moment the step runs (an enrolment waited 7 d
 was the order refunded meanwhile?) and answers yes or no. An `if` step branches on one;
 a hold ({"wait": {"until": [...]}}) waits until they all say yes.
 
-Some conditions belong to capabilities that do not exist yet: `no_open_complaint`
-(support tickets). It is registered here as a placeholder that always holds, so the
-default loop can name it today; the app that knows the answer replaces it by
-registering the same name:
+A condition may belong to a capability that does not exist yet. It is registered as a
+placeholder that always holds, so the default loop can name it today; the app that knows
+the answer replaces it by registering the same name (`no_open_complaint` and
+`no_open_return` began so, and are answered by the support and returns apps now):
 
     @predicate("no_open_complaint", replaces_placeholder=True)
     def no_open_complaint(enrolment, args) -> bool:
@@ -25,6 +25,7 @@ from typing import Any
 from aftercart.orders import queries as orders
 from aftercart.orders import replenishment
 from aftercart.returns import queries as returns
+from aftercart.support import queries as support
 
 
 @dataclass(frozen=True)
@@ -172,11 +173,13 @@ def no_late_delivery(enrolment, args) -> bool:
     return not any(s.late_since and s.delivered_at is None for s in order.shipments.all())
 
 
-# A placeholder: no support tickets exist yet, so none is open. See the module docstring
-# for how the support app puts the real question in its place.
-@predicate("no_open_complaint", placeholder=True)
+@predicate("no_open_complaint")
 def no_open_complaint(enrolment, args) -> bool:
-    return True
+    """The customer has no complaint open with customer care (a ticket of the category
+    complaint that is not resolved or closed)."""
+    if not enrolment.customer_id:
+        return True
+    return not support.has_open_complaint(enrolment.shop_id, enrolment.customer_id)
 
 
 @predicate("no_open_return")

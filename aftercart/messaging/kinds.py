@@ -51,6 +51,16 @@ KINDS: dict[str, Kind] = {
         Kind("return_rejected", _("Return rejected"), marketing=False, priority=95),
         Kind("return_received", _("Return received"), marketing=False, priority=90),
         Kind("return_completed", _("Return completed"), marketing=False, priority=95),
+        # Customer care (support.services): a conversation with a person at the shop.
+        Kind("ticket_acknowledgement", _("Ticket received"), marketing=False, priority=100),
+        Kind("ticket_reply", _("Reply to a ticket"), marketing=False, priority=100),
+        Kind(
+            "csat_request",
+            _("How did we do? (rating)"),
+            marketing=False,
+            priority=60,
+            expires_after=timedelta(days=7),
+        ),
         Kind(
             "check_in",
             _("Check-in after delivery"),

@@ -3,7 +3,7 @@
 from django.db.models import Count, QuerySet
 
 from aftercart.core.models import Shop
-from aftercart.messaging.models import Message
+from aftercart.messaging.models import THREADED_KINDS, Message
 
 
 def recent_messages(shop: Shop, *, status: str = "", kind: str = "") -> QuerySet[Message]:
@@ -22,3 +22,10 @@ def message_counts(shop: Shop) -> dict[str, int]:
 
 def message_in_shop(shop: Shop, pk: int) -> Message | None:
     return Message.objects.filter(shop=shop, pk=pk).select_related("customer").first()
+
+
+def message_by_header_id(shop: Shop, message_id: str) -> Message | None:
+    """The email we sent with this Message-ID header (a reply names it in In-Reply-To)."""
+    if not message_id:
+        return None
+    return Message.objects.filter(shop=shop, kind__in=THREADED_KINDS, message_id=message_id).first()

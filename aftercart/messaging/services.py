@@ -737,6 +737,11 @@ def _parts(message: Message) -> dict:
     """The email's subject, addresses, headers and bodies (for mime.raw_email)."""
     shop = message.shop
     headers = {"Message-ID": message.message_id, "X-Aftercart-Message": message.dedupe_key}
+    # A reply in a conversation (support.services.reply): her mail app threads it.
+    thread = (message.extra or {}).get("thread") or {}
+    if thread.get("in_reply_to"):
+        headers["In-Reply-To"] = thread["in_reply_to"]
+        headers["References"] = thread.get("references") or thread["in_reply_to"]
     if message.marketing:
         # RFC 8058: mail apps offer "unsubscribe" and POST to the https link, no login. The
         # mailto: only when a mailbox is set whose mail reaches us (esp.on_inbound).

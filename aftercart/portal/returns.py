@@ -26,7 +26,7 @@ from aftercart.returns.policies import policy_for, stored_policy
 from aftercart.returns.policy import RESOLUTION_LABELS, Decision, RequestProblem, Resolution
 
 
-def _order(token: str):
+def order_from_token(token: str):
     """(shop, order, language) from an order's status link, or None."""
     try:
         found = read_status_token(token)
@@ -83,7 +83,7 @@ def _form_context(shop, order, ask=None, **more) -> dict:
 @csrf_protect
 @require_http_methods(["GET", "POST"])
 def start_return(request: HttpRequest, token: str) -> HttpResponse:
-    found = _order(token)
+    found = order_from_token(token)
     if found is None:
         return plain_page(request, "portal/invalid_link.html", None, status=404)
     shop, order, language = found

@@ -6,6 +6,7 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
@@ -119,6 +120,9 @@ def order_status(request: HttpRequest, token: str) -> HttpResponse:
         page = read_status_page(version, language)
         with translation.override(language):
             page.actions.extend(status_page_actions(shop.pk, page.order, token))
+            page.actions.append(
+                (translation.gettext("Ask us a question"), reverse("portal:contact", args=[token]))
+            )
         html = shop_page(request, "portal/order_status.html", shop, language, page=page).content
         cache.set(key, html, PAGE_SECONDS)
     response = HttpResponse(html)

@@ -8,8 +8,7 @@ import pytest
 import time_machine
 
 from aftercart.core.services import create_shop
-from aftercart.customers.models import Customer
-from aftercart.customers.services import CustomerData, tag_customer
+from aftercart.customers.services import CustomerData
 from aftercart.flows import predicates
 from aftercart.flows.defaults import DEFAULT_LOOP
 from aftercart.flows.definitions import DefinitionError, parse
@@ -19,6 +18,8 @@ from aftercart.messaging.models import Message
 from aftercart.messaging.services import send_due
 from aftercart.orders.records import LineData, OrderData
 from aftercart.orders.services import record_delivery, record_order
+from aftercart.support.models import Ticket
+from aftercart.support.services import NewTicket, open_ticket, set_status
 
 pytestmark = pytest.mark.django_db(transaction=True)  # events go out when transactions commit
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -36,16 +37,8 @@ def shop():
 
 @pytest.fixture
 def complaints():
-    """A stand-in for the support app: it answers no_open_complaint the way the module
-    docstring of flows.predicates tells a capability to, from real state (a tag here)."""
-    placeholder = predicates.REGISTRY["no_open_complaint"]
-
-    @predicates.predicate("no_open_complaint", replaces_placeholder=True)
-    def no_open_complaint(enrolment, args) -> bool:
-        return "open-complaint" not in (enrolment.customer.tags if enrolment.customer else [])
-
-    yield
-    predicates.REGISTRY["no_open_complaint"] = placeholder
+    """Complaints are support tickets now (the condition is answered by the support app)."""
+    return None
 
 
 def delivered_order(shop, *, complaint=False):
@@ -88,11 +81,22 @@ def review_requests(inbox):
 
 
 def complain(order):
-    tag_customer(Customer.objects.get(pk=order.customer_id), "open-complaint")
+    """She complains through the form on her order's page: a ticket of the complaint kind."""
+    open_ticket(
+        order.shop,
+        NewTicket(
+            email=order.email,
+            subject="The grinder is broken",
+            body="It makes a horrible noise.",
+            category="complaint",
+            order_id=order.pk,
+        ),
+    )
 
 
 def resolve(order):
-    Customer.objects.filter(pk=order.customer_id).update(tags=[])
+    for ticket in Ticket.objects.filter(order_id=order.pk):
+        set_status(ticket, "resolved", agent="sam")
 
 
 def history(order):
@@ -100,9 +104,10 @@ def history(order):
     return enrolment, [entry["what"] for entry in enrolment.history]
 
 
-def test_without_a_support_app_nothing_is_open_and_the_request_goes_on_time(shop, inbox):
-    assert predicates.REGISTRY["no_open_complaint"].placeholder
-    assert not predicates.REGISTRY["no_open_return"].placeholder  # the returns app answers it
+def test_without_a_complaint_or_a_return_the_request_goes_on_time(shop, inbox):
+    # The support and returns apps answer the conditions; nothing is open here.
+    assert not predicates.REGISTRY["no_open_complaint"].placeholder
+    assert not predicates.REGISTRY["no_open_return"].placeholder
     delivered_order(shop)
     at(REVIEW_DAY - timedelta(minutes=1))
     assert not review_requests(inbox)
@@ -185,26 +190,35 @@ def test_a_hold_that_times_out_can_go_on_instead(shop, inbox, complaints):
 
 
 def test_only_a_placeholder_can_be_replaced():
-    with pytest.raises(ValueError, match="'not_refunded' is registered already"):
+    @predicates.predicate("no_open_dispute", placeholder=True)
+    def no_open_dispute(enrolment, args) -> bool:
+        return True
 
-        @predicates.predicate("not_refunded", replaces_placeholder=True)
-        def not_refunded(enrolment, args) -> bool:
-            return True
+    try:
+        with pytest.raises(ValueError, match="'not_refunded' is registered already"):
 
-    with pytest.raises(ValueError, match="'no_open_complaint' is registered already"):
+            @predicates.predicate("not_refunded", replaces_placeholder=True)
+            def not_refunded(enrolment, args) -> bool:
+                return True
 
-        @predicates.predicate("no_open_complaint")  # without saying it replaces the placeholder
-        def no_open_complaint(enrolment, args) -> bool:
-            return True
+        with pytest.raises(ValueError, match="'no_open_dispute' is registered already"):
 
-    with pytest.raises(ValueError, match="'no_open_return' is registered already"):
+            @predicates.predicate("no_open_dispute")  # without saying it replaces it
+            def no_open_dispute_too(enrolment, args) -> bool:
+                return True
 
-        @predicates.predicate("no_open_return", replaces_placeholder=True)  # real already
-        def no_open_return(enrolment, args) -> bool:
-            return True
+        @predicates.predicate("no_open_dispute", replaces_placeholder=True)
+        def no_open_dispute_real(enrolment, args) -> bool:
+            return False
 
-    assert predicates.REGISTRY["no_open_complaint"].placeholder
-    assert not predicates.REGISTRY["no_open_return"].placeholder
+        assert not predicates.REGISTRY["no_open_dispute"].placeholder
+        with pytest.raises(ValueError, match="'no_open_return' is registered already"):
+
+            @predicates.predicate("no_open_return", replaces_placeholder=True)  # real already
+            def no_open_return(enrolment, args) -> bool:
+                return True
+    finally:
+        predicates.REGISTRY.pop("no_open_dispute", None)
 
 
 def test_the_flow_page_says_what_the_hold_does():
