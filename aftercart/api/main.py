@@ -10,6 +10,7 @@ from aftercart.api.auth import ShopKey
 from aftercart.api.events import router as events_router
 from aftercart.api.reads import router as reads_router
 from aftercart.api.returns import router as returns_router
+from aftercart.api.tickets import router as tickets_router
 
 
 class ParseFailure(ValueError):
@@ -72,3 +73,4 @@ def invalid(request, exc: ValidationError):
 api.add_router("/", events_router)
 api.add_router("/", reads_router)
 api.add_router("/", returns_router)
+api.add_router("/", tickets_router)
