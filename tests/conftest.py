@@ -40,6 +40,17 @@ def _empty_cache():
 
 
 @pytest.fixture(autouse=True)
+def _forget_cached_catalogue():
+    # Shop and product ids come round again between tests; a remembered id would point at
+    # a row another test made (and rolled back).
+    from aftercart.orders import services
+
+    services._catalogue_cache.clear()
+    yield
+    services._catalogue_cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _forget_cached_webhook_targets():
     # Each test makes its shops anew; a process cache must not carry one test's into the next.
     from aftercart.flows import services as flows

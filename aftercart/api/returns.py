@@ -30,6 +30,8 @@ class ReturnLineOut(Schema):
     quantity: int
     received_quantity: int
     settled_quantity: int = Field(alias="refunded_quantity")
+    exchange_variant: str
+    exchange_variant_title: str
 
 
 class SettlementOut(Schema):
@@ -78,6 +80,9 @@ class ReturnDetailOut(ReturnOut):
 class ItemIn(Schema):
     line: str = Field(description="the store's id of the order line")
     quantity: int = Field(gt=0)
+    exchange_for_variant: str = Field(
+        "", description="for an exchange: the store's id of another variant of the product"
+    )
 
 
 class ReturnIn(Schema):
@@ -140,7 +145,7 @@ def _ask(order, payload: ReturnIn) -> services.ReturnAsk:
     by_external = {}
     for line in order.lines.all():
         by_external[line.external_id or queries.line_key(line)] = line.pk
-    quantities = {}
+    quantities, variants = {}, {}
     for i, item in enumerate(payload.items):
         if item.line not in by_external:
             raise HttpError(
@@ -149,6 +154,8 @@ def _ask(order, payload: ReturnIn) -> services.ReturnAsk:
         quantities[by_external[item.line]] = (
             quantities.get(by_external[item.line], 0) + item.quantity
         )
+        if item.exchange_for_variant:
+            variants[by_external[item.line]] = item.exchange_for_variant
     return services.ReturnAsk(
         quantities=quantities,
         reason=payload.reason,
@@ -156,6 +163,7 @@ def _ask(order, payload: ReturnIn) -> services.ReturnAsk:
         comment=payload.comment,
         exchange_for=payload.exchange_for,
         request_key=payload.request_key,
+        exchange_variants=variants,
     )
 
 

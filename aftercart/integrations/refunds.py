@@ -194,3 +194,71 @@ def woocommerce_refund(client: StoreClient, refund: RefundOrder) -> str:
         return "" if response is None else str(client.json(response)["id"])
 
     return _create_looking_first(client, create, find)
+
+
+# Exchanges: an order for what she wants instead, at no charge (Shopify draft orders) -----
+
+
+@dataclass(frozen=True)
+class ExchangeOrder:
+    order_id: str  # the store's id of the order she returned from
+    items: list[dict]  # [{"variant": the store's variant id, "quantity": n}]
+    email: str
+    customer_id: str  # the store's customer id, if known
+    shipping_address: dict
+    marker: str
+    note: str
+
+
+def shopify_exchange(client: StoreClient, exchange: ExchangeOrder) -> str:
+    """The new order's id: a draft order of the variants she chose, discounted in full,
+    completed without payment (it is paid by what she sent back)."""
+    base = f"{SHOPIFY_API}/draft_orders"
+
+    def find() -> str:
+        listed = client.json(client.request("GET", f"{base}.json", params={"limit": 250}))
+        for draft in listed.get("draft_orders", []):
+            if exchange.marker in (draft.get("note") or ""):
+                return _completed(client, base, draft)
+        return ""
+
+    def create() -> str:
+        body = {
+            "draft_order": {
+                "line_items": [
+                    {"variant_id": int(item["variant"]), "quantity": item["quantity"]}
+                    for item in exchange.items
+                ],
+                "email": exchange.email,
+                "shipping_address": exchange.shipping_address,
+                "applied_discount": {
+                    "title": exchange.note[:255],
+                    "value_type": "percentage",
+                    "value": "100.0",
+                },
+                "note": exchange.note,
+                "tags": "aftercart-exchange",
+                "use_customer_default_address": not exchange.shipping_address,
+            }
+        }
+        if exchange.customer_id.isdigit():
+            body["draft_order"]["customer"] = {"id": int(exchange.customer_id)}
+        response = _post_once(client, f"{base}.json", body)
+        if response is None:
+            return ""
+        return _completed(client, base, client.json(response)["draft_order"])
+
+    return _create_looking_first(client, create, find)
+
+
+def _completed(client: StoreClient, base: str, draft: dict) -> str:
+    """Complete a draft (once; one completed already has its order) and give the order id."""
+    if draft.get("order_id"):
+        return str(draft["order_id"])
+    response = client.request(
+        "PUT", f"{base}/{draft['id']}/complete.json", params={"payment_pending": "false"}
+    )
+    order_id = client.json(response)["draft_order"].get("order_id")
+    if not order_id:
+        raise SyncError(f"{client.name} completed draft order {draft['id']} without an order")
+    return str(order_id)

@@ -15,8 +15,10 @@ from aftercart.core import events, schedule
 from aftercart.core.models import Shop
 from aftercart.integrations.models import StoreConnection
 from aftercart.integrations.refunds import (
+    ExchangeOrder,
     RefundOrder,
     RefundRefused,
+    shopify_exchange,
     shopify_refund,
     woocommerce_refund,
 )
@@ -40,14 +42,15 @@ def _connection(shop_id: int, platform: str) -> StoreConnection | None:
 
 
 @outlets.register
-def _store_takes(shop: Shop, kind: str, order_source: str) -> bool:
-    """Refunds of orders that came from a store we hold API credentials for. Exchange
-    orders are made by an agent: the customer says in words what she wants instead."""
-    return (
-        kind == Settlement.Kind.REFUND
-        and order_source in SENDERS
-        and _connection(shop.pk, order_source) is not None
-    )
+def _store_takes(shop: Shop, kind: str, order_source: str, items: list[dict]) -> bool:
+    """Refunds of orders from a store we hold API credentials for; exchanges too on
+    Shopify, when she chose a variant for every item (one she described in words is made
+    by an agent)."""
+    if kind == Settlement.Kind.EXCHANGE:
+        wanted = order_source == "shopify" and all(item.get("variant") for item in items)
+    else:
+        wanted = kind == Settlement.Kind.REFUND and order_source in SENDERS
+    return wanted and _connection(shop.pk, order_source) is not None
 
 
 @events.subscribe("return.settlement_created")
@@ -75,14 +78,6 @@ def send(settlement: Settlement) -> str:
             settlement, error=f"no {platform} connection with API access: refund it by hand"
         )
         return "failed"
-    refund = RefundOrder(
-        order_id=ret.order.external_id,
-        amount=settlement.amount,
-        currency=settlement.currency,
-        items=settlement.items,
-        marker=f"settlement {settlement.pk}",
-        note=f"Aftercart return {ret.number}, settlement {settlement.pk}",
-    )
     secrets = credentials(connection)
     if platform == "shopify":
         client = StoreClient(
@@ -98,7 +93,7 @@ def send(settlement: Settlement) -> str:
         )
     try:
         with client:
-            external_id = SENDERS[platform](client, refund)
+            external_id = _send(client, platform, settlement)
     except (RefundRefused, StoreRefused) as refused:
         returns.settlement_failed(settlement, error=str(refused))
         return "failed"
@@ -108,6 +103,46 @@ def send(settlement: Settlement) -> str:
         return "later"
     returns.settlement_done(settlement, by=platform, external_id=external_id)
     return "sent"
+
+
+def _send(client: StoreClient, platform: str, settlement: Settlement) -> str:
+    ret = settlement.request
+    marker = f"settlement {settlement.pk}"
+    note = f"Aftercart return {ret.number}, settlement {settlement.pk}"
+    if settlement.kind == Settlement.Kind.EXCHANGE:
+        order = ret.order
+        first, _, last = (order.shipping_name or "").partition(" ")
+        address = {
+            "first_name": first,
+            "last_name": last,
+            **(order.shipping_address or {}),
+            "city": order.shipping_city,
+            "zip": order.shipping_postcode,
+            "country_code": order.shipping_country,
+        }
+        return shopify_exchange(
+            client,
+            ExchangeOrder(
+                order_id=order.external_id,
+                items=settlement.items,
+                email=order.email,
+                customer_id=order.customer.external_id if order.customer else "",
+                shipping_address={k: v for k, v in address.items() if v},
+                marker=marker,
+                note=note,
+            ),
+        )
+    return SENDERS[platform](
+        client,
+        RefundOrder(
+            order_id=ret.order.external_id,
+            amount=settlement.amount,
+            currency=settlement.currency,
+            items=settlement.items,
+            marker=marker,
+            note=note,
+        ),
+    )
 
 
 schedule.every(timedelta(minutes=1), send_settlements, name="returns.refunds-to-store")

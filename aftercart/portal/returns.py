@@ -59,6 +59,11 @@ def _ask(request: HttpRequest, order) -> services.ReturnAsk:
         exchange_for=request.POST.get("exchange_for", "")[:255],
         photos=photos,
         request_key=request.POST.get("key", "")[:64],
+        exchange_variants={
+            line.pk: request.POST.get(f"exchange-{line.pk}", "")[:100]
+            for line in order.lines.all()
+            if request.POST.get(f"exchange-{line.pk}")
+        },
     )
 
 
@@ -76,6 +81,7 @@ def _form_context(shop, order, ask=None, **more) -> dict:
         "max_photos": MAX_PHOTOS,
         "max_mb": MAX_BYTES // 2**20,
         "nothing_left": not any(item.returnable_quantity for item in items.values()),
+        "exchange_options": queries.exchange_options(order),
         **more,
     }
 
@@ -125,7 +131,17 @@ def _check(request, token, shop, order, language, ask) -> HttpResponse:
         max_photos=MAX_PHOTOS,
         max_mb=MAX_BYTES // 2**20,
         resolution_label=RESOLUTION_LABELS[verdict.resolution],
+        exchange_titles=_exchange_titles(order, ask),
     )
+
+
+def _exchange_titles(order, ask) -> dict[int, str]:
+    """What she chose to get instead, per line, by name (for the check page)."""
+    options = queries.exchange_options(order)
+    return {
+        line_id: dict(options.get(line_id, [])).get(variant, "")
+        for line_id, variant in ask.exchange_variants.items()
+    }
 
 
 def _form_again(request, token, shop, order, language, ask, problems) -> HttpResponse:

@@ -130,7 +130,12 @@ class ReturnLine(models.Model):
     unit_paid = MoneyField()  # one unit, after its share of the order's discounts
     quantity = models.PositiveIntegerField()
     received_quantity = models.PositiveIntegerField(default=0)
-    refunded_quantity = models.PositiveIntegerField(default=0)
+    refunded_quantity = models.PositiveIntegerField(
+        default=0
+    )  # settled: refunded, credited or exchanged
+    # An exchange for another variant of the same product (the store's id and its name).
+    exchange_variant = models.CharField(max_length=100, blank=True)
+    exchange_variant_title = models.CharField(max_length=255, blank=True)
 
     class Meta:
         ordering = ["id"]

@@ -10,8 +10,9 @@ from collections.abc import Callable
 
 from aftercart.core.models import Shop
 
-# (shop, settlement kind, where the order came from: "shopify", "csv", ...) -> can send it?
-Outlet = Callable[[Shop, str, str], bool]
+# (shop, settlement kind, where the order came from: "shopify", "csv", ..., its items)
+# -> can send it?
+Outlet = Callable[[Shop, str, str, list[dict]], bool]
 _outlets: list[Outlet] = []
 
 
@@ -21,5 +22,5 @@ def register(outlet: Outlet) -> Outlet:
     return outlet
 
 
-def can_send(shop: Shop, kind: str, order_source: str) -> bool:
-    return any(outlet(shop, kind, order_source) for outlet in _outlets)
+def can_send(shop: Shop, kind: str, order_source: str, items: list[dict]) -> bool:
+    return any(outlet(shop, kind, order_source, items) for outlet in _outlets)

@@ -163,3 +163,27 @@ def credit_balance(shop: Shop, customer_id: int) -> Decimal:
 def counts_by_status(shop: Shop) -> dict[str, int]:
     rows = ReturnRequest.objects.filter(shop=shop).values("status").annotate(n=Count("id"))
     return {row["status"]: row["n"] for row in rows}
+
+
+def exchange_options(order: Order) -> dict[int, list[tuple[str, str]]]:
+    """Per order line, the other variants of its product we know of (the store's id, name):
+    what she can exchange it for without writing it out."""
+    from aftercart.orders.models import Variant
+
+    lines = [ln for ln in order.lines.all() if ln.product_id]
+    if not lines:
+        return {}
+    variants: dict[int, list[tuple[str, str]]] = {}
+    for variant in Variant.objects.filter(
+        shop_id=order.shop_id, product_id__in={ln.product_id for ln in lines}
+    ).order_by("title", "id"):
+        variants.setdefault(variant.product_id, []).append(
+            (variant.external_id, variant.title or variant.sku or variant.external_id)
+        )
+    options = {}
+    for line in lines:
+        own = line.variant.external_id if line.variant_id and line.variant else ""
+        others = [(ext, title) for ext, title in variants.get(line.product_id, []) if ext != own]
+        if others:
+            options[line.pk] = others
+    return options

@@ -37,7 +37,12 @@ from aftercart.returns.models import (
 from aftercart.returns.photos import MAX_PHOTOS, PhotoProblem, clean_photo
 from aftercart.returns.policies import policy_for, stored_policy
 from aftercart.returns.policy import Decision, Request, Resolution, Verdict, evaluate
-from aftercart.returns.queries import circumstances, line_key, returnable_items
+from aftercart.returns.queries import (
+    circumstances,
+    exchange_options,
+    line_key,
+    returnable_items,
+)
 
 CENT = Decimal("0.01")
 Status = ReturnRequest.Status
@@ -68,6 +73,8 @@ class ReturnAsk:
     photos: list[tuple[str, bytes]] = field(default_factory=list)  # (file name, content)
     # The same form sent twice makes one return: the portal and the API send one.
     request_key: str = ""
+    # For an exchange: per order line, the variant of the same product she wants instead.
+    exchange_variants: dict[int, str] = field(default_factory=dict)
 
     def as_request(self) -> Request:
         try:
@@ -159,6 +166,7 @@ def _request(shop, order, ask, photos, *, source, by, key) -> ReturnRequest:
         decided_by="auto" if automatic else "",
     )
     lines_by_id = {line.pk: line for line in order.lines.all()}
+    chosen = _exchange_variants(order, ask) if verdict.resolution == Resolution.EXCHANGE else {}
     ReturnLine.objects.bulk_create(
         [
             ReturnLine(
@@ -171,6 +179,8 @@ def _request(shop, order, ask, photos, *, source, by, key) -> ReturnRequest:
                 category=lv.item.category,
                 unit_paid=lv.item.unit_paid,
                 quantity=lv.accepted,
+                exchange_variant=chosen.get(lv.item.line_id, ("", ""))[0],
+                exchange_variant_title=chosen.get(lv.item.line_id, ("", ""))[1],
             )
             for lv in verdict.lines
             if lv.accepted
@@ -190,6 +200,20 @@ def _request(shop, order, ask, photos, *, source, by, key) -> ReturnRequest:
         _step(ret, OrderEvent.Type.RETURN_APPROVED, "approved", now, "auto")
         publish("return.approved", shop.pk, **_ids(ret), by_agent=0)
     return ret
+
+
+def _exchange_variants(order: Order, ask: ReturnAsk) -> dict[int, tuple[str, str]]:
+    """The variants asked for, each checked to be one of the same product's."""
+    options = exchange_options(order)
+    chosen = {}
+    for line_id, wanted in ask.exchange_variants.items():
+        if not wanted:
+            continue
+        known = dict(options.get(line_id, []))
+        if wanted not in known:
+            raise ReturnProblem(f"exchange for line {line_id}: {wanted!r} is not a variant of it")
+        chosen[line_id] = (wanted, known[wanted])
+    return chosen
 
 
 def _next_number(shop: Shop, order: Order) -> str:
@@ -384,8 +408,9 @@ def _new_settlement(ret, by, quantities, refund_shipping) -> Settlement:
     for pk, count in quantities.items():
         lines[pk].refunded_quantity += count
     ReturnLine.objects.bulk_update(lines.values(), ["refunded_quantity"])
+    items = [_item(lines[pk], n) for pk, n in quantities.items()]
     to_store = kind != Settlement.Kind.STORE_CREDIT and outlets.can_send(
-        ret.shop, kind, ret.order.source
+        ret.shop, kind, ret.order.source, items
     )
     return Settlement.objects.create(
         shop_id=ret.shop_id,
@@ -394,10 +419,17 @@ def _new_settlement(ret, by, quantities, refund_shipping) -> Settlement:
         status=Settlement.Status.PENDING if to_store else Settlement.Status.MANUAL,
         amount=net if kind != Settlement.Kind.EXCHANGE else Decimal(0),
         currency=ret.currency,
-        items=[{"line": lines[pk].line_external_id, "quantity": n} for pk, n in quantities.items()],
+        items=items,
         refund_shipping=refund_shipping,
         created_by=by[:150],
     )
+
+
+def _item(line: ReturnLine, quantity: int) -> dict:
+    item = {"line": line.line_external_id, "quantity": quantity}
+    if line.exchange_variant:
+        item.update(variant=line.exchange_variant, variant_title=line.exchange_variant_title)
+    return item
 
 
 def _unfinished_refunds(shop_id: int, order_id: int):

@@ -15,9 +15,20 @@ from aftercart.orders.queries import order_detail
 from aftercart.orders.records import LineData
 from aftercart.orders.services import record_order
 from aftercart.returns.models import Settlement
-from aftercart.returns.services import ReturnAsk, receive_return, request_return, settle_return
+from aftercart.returns.services import (
+    ReturnAsk,
+    ReturnProblem,
+    receive_return,
+    request_return,
+    settle_return,
+)
 from tests.conftest import SHOPIFY_SECRET, WOO_SECRET
-from tests.fixtures.sync.refund_stores import PAYMENT, ShopifyRefunds, WooRefunds
+from tests.fixtures.sync.refund_stores import (
+    PAYMENT,
+    ShopifyDraftOrders,
+    ShopifyRefunds,
+    WooRefunds,
+)
 from tests.fixtures.sync.stores import TOKEN, serve
 from tests.returns.conftest import order_data
 
@@ -194,3 +205,111 @@ def test_an_order_from_a_csv_import_is_refunded_by_an_agent(shop, refund_store, 
     receive_return(ret, by="sam")
     assert settle_return(ret, by="sam").status == "manual"
     assert send_settlements.call() == {"sent": 0, "failed": 0, "later": 0}
+
+
+# Exchanges: a Shopify draft order for what she chose, at no charge ------------------------
+
+SHIRTS = [
+    LineData(
+        external_id="518995019",
+        title="Linen shirt",
+        variant_title="M",
+        quantity=1,
+        unit_price=Decimal("30"),
+        product_external_id="632910392",
+        variant_external_id="808950810",
+    )
+]
+
+
+@pytest.fixture
+def drafts(shop):
+    with serve(ShopifyDraftOrders()) as store:
+        connect_store(
+            shop, "shopify", webhook_secret=SHOPIFY_SECRET, store_url=store.url, access_token=TOKEN
+        )
+        yield store
+
+
+def shirt_in_m_and_l(shop):
+    # Another order taught us the L (every variant we know of comes from orders).
+    other = [
+        LineData(
+            external_id="1",
+            title="Linen shirt",
+            variant_title="L",
+            quantity=1,
+            unit_price=Decimal("30"),
+            product_external_id="632910392",
+            variant_external_id="808950811",
+        )
+    ]
+    record_order(shop, order_data(number="900", external_id="900", source="shopify", lines=other))
+    data = order_data(
+        external_id=ORDER,
+        source="shopify",
+        lines=SHIRTS,
+        shipping_name="Anne de Vries",
+        shipping_city="Utrecht",
+        shipping_postcode="3511 AB",
+        shipping_address={"address1": "Oudegracht 1"},
+    )
+    return record_order(shop, data).order
+
+
+def exchange_for_l(shop, order):
+    line = order.lines.get()
+    ask = ReturnAsk(
+        {line.pk: 1},
+        "does_not_fit",
+        resolution="exchange",
+        exchange_variants={line.pk: "808950811"},
+    )
+    ret = request_return(shop, order, ask, source="portal")
+    receive_return(ret, by="sam")
+    return ret
+
+
+def test_an_exchange_becomes_a_free_order_of_the_chosen_variant(shop, drafts, waits):
+    order = shirt_in_m_and_l(shop)
+    drafts.faults = ["429", "502-after-making"]
+    ret = exchange_for_l(shop, order)
+    assert ret.lines.get().exchange_variant_title == "L"
+    settlement = settle_return(ret, by="sam")
+    assert (settlement.kind, settlement.status) == ("exchange", "pending")
+    assert settlement.items == [
+        {"line": "518995019", "quantity": 1, "variant": "808950811", "variant_title": "L"}
+    ]
+
+    assert send_settlements.call() == {"sent": 1, "failed": 0, "later": 0}
+
+    [draft] = drafts.drafts  # the lost answer was looked up, not sent again
+    assert draft["line_items"] == [{"variant_id": 808950811, "quantity": 1}]
+    assert draft["applied_discount"]["value"] == "100.0"
+    assert draft["shipping_address"]["address1"] == "Oudegracht 1"
+    assert draft["shipping_address"]["zip"] == "3511 AB"
+    assert "R1001-1" in draft["note"] and draft["status"] == "completed"
+    settlement.refresh_from_db()
+    assert settlement.external_id == str(draft["order_id"])
+    ret.refresh_from_db()
+    assert ret.status == "completed"
+    assert order_detail(shop, pk=order.pk).refunded == Decimal("0.00")  # an exchange, not money
+
+
+def test_an_exchange_described_in_words_goes_to_an_agent(shop, drafts, waits):
+    order = shirt_in_m_and_l(shop)
+    line = order.lines.get()
+    ask = ReturnAsk({line.pk: 1}, "does_not_fit", resolution="exchange", exchange_for="Blue, L")
+    ret = request_return(shop, order, ask, source="portal")
+    receive_return(ret, by="sam")
+    assert settle_return(ret, by="sam").status == "manual"
+
+
+def test_a_variant_of_another_product_is_refused(shop, drafts):
+    order = shirt_in_m_and_l(shop)
+    line = order.lines.get()
+    ask = ReturnAsk(
+        {line.pk: 1}, "does_not_fit", resolution="exchange", exchange_variants={line.pk: "999"}
+    )
+    with pytest.raises(ReturnProblem, match="'999' is not a variant of it"):
+        request_return(shop, order, ask, source="portal")

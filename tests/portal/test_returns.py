@@ -209,3 +209,44 @@ def test_dutch_customer_reads_dutch(client, shop):
     assert "Retourneren of ruilen" in html
     checked = check(client, form_url, order, L1=1).content.decode()
     assert "€ 30,00" in checked
+
+
+def test_she_can_exchange_for_another_size_she_picks(client, shop):
+    install_default_loop(shop)
+    from decimal import Decimal
+
+    from aftercart.orders.records import LineData
+
+    def shirt(size, variant, number):
+        return LineData(
+            external_id=f"S{number}",
+            title="Linen shirt",
+            variant_title=size,
+            quantity=1,
+            unit_price=Decimal("30"),
+            product_external_id="shirt",
+            variant_external_id=variant,
+        )
+
+    record_order(shop, order_data(number="900", lines=[shirt("L", "v-l", 900)]))
+    order = record_order(shop, order_data(number="901", lines=[shirt("M", "v-m", 901)])).order
+    form_url = start(client, order)
+    form = client.get(form_url).content.decode()
+    line = order.lines.get()
+    assert f'name="exchange-{line.pk}"' in form and ">L</option>" in form
+    checked = client.post(
+        form_url,
+        {
+            "step": "check",
+            "reason": "does_not_fit",
+            "resolution": "exchange",
+            f"qty-{line.pk}": "1",
+            f"exchange-{line.pk}": "v-l",
+        },
+    ).content.decode()
+    assert "1 × Linen shirt – M → L" in checked
+    done = client.post(form_url, confirm_fields(checked))
+    assert done.status_code == 302
+    kept = ReturnRequest.objects.get().lines.get()
+    assert (kept.exchange_variant, kept.exchange_variant_title) == ("v-l", "L")
+    assert "→ L" in client.get(done["Location"]).content.decode()
