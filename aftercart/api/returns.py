@@ -12,7 +12,7 @@ from ninja.errors import HttpError
 from ninja.pagination import PageNumberPagination, paginate
 
 from aftercart.orders import queries as order_queries
-from aftercart.returns import queries, services
+from aftercart.returns import queries, services, settlements
 from aftercart.returns.links import label_url, return_url
 from aftercart.returns.photos import PhotoProblem
 from aftercart.returns.policy import RequestProblem
@@ -249,7 +249,7 @@ def step(request: HttpRequest, return_id: int, payload: StepIn):
         elif payload.action == "inspect":
             services.inspect_return(ret, by=by, note=payload.note)
         elif payload.action == "settle":
-            services.settle_return(
+            settlements.settle_return(
                 ret, by=by, quantities=payload.quantities, refund_shipping=payload.refund_shipping
             )
         elif payload.action == "complete":

@@ -1,12 +1,13 @@
 """Sending a return's refund to the store it came from, when the shop connected one.
 
-returns.services keeps the settlement's state (pending → sending → done | failed, or
+returns.settlements keeps the settlement's state (pending → sending → done | failed, or
 pending again with a later try when the store could not be reached); this module says
 which settlements a store can take (returns.outlets), and sends them from a task: at once
 when one is made, and every minute for any that waits (a lost task loses nothing).
 """
 
 import logging
+import time
 from datetime import timedelta
 
 from django_tasks import task
@@ -25,7 +26,7 @@ from aftercart.integrations.refunds import (
 from aftercart.integrations.services import credentials
 from aftercart.integrations.sync.client import StoreClient, StoreRefused, SyncError
 from aftercart.returns import outlets
-from aftercart.returns import services as returns
+from aftercart.returns import settlements as returns
 from aftercart.returns.models import Settlement
 
 log = logging.getLogger(__name__)
@@ -70,45 +71,56 @@ def send_settlements() -> dict[str, int]:
 
 
 def send(settlement: Settlement) -> str:
-    ret = settlement.request
+    """Send one claimed settlement and record what the store said."""
+    ret, claim = settlement.request, settlement.claimed_at
     platform = ret.order.source
     connection = _connection(settlement.shop_id, platform)
     if platform not in SENDERS or connection is None:
-        returns.settlement_failed(
-            settlement, error=f"no {platform} connection with API access: refund it by hand"
+        returns.settlement_by_hand(
+            settlement,
+            error=f"no {platform} connection with API access any more: do it in the store",
+            claimed_at=claim,
         )
         return "failed"
     secrets = credentials(connection)
+    # Given up well before the claim goes stale: no second worker sends it meanwhile.
+    deadline = time.monotonic() + returns.SEND_BUDGET.total_seconds()
     if platform == "shopify":
         client = StoreClient(
             connection.store_url,
             name="Shopify",
             headers={"X-Shopify-Access-Token": secrets["access_token"]},
+            deadline=deadline,
         )
     else:
         client = StoreClient(
             connection.store_url,
             name="WooCommerce",
             auth=(secrets["consumer_key"], secrets["consumer_secret"]),
+            deadline=deadline,
         )
     try:
         with client:
             external_id = _send(client, platform, settlement)
-    except (RefundRefused, StoreRefused) as refused:
-        returns.settlement_failed(settlement, error=str(refused))
+    except RefundRefused as refused:
+        returns.settlement_failed(settlement, error=str(refused), claimed_at=claim)
+        return "failed"
+    except StoreRefused as refused:
+        # Wrong or revoked credentials: nothing is sent until someone fixes them.
+        returns.settlement_by_hand(settlement, error=str(refused), claimed_at=claim)
         return "failed"
     except SyncError as problem:
-        log.warning("refund for return %s: %s", ret.number, problem)
-        returns.settlement_later(settlement, error=str(problem))
+        log.warning("settlement for return %s: %s", ret.number, problem)
+        returns.settlement_later(settlement, error=str(problem), claimed_at=claim)
         return "later"
-    returns.settlement_done(settlement, by=platform, external_id=external_id)
+    returns.settlement_done(settlement, by=platform, external_id=external_id, claimed_at=claim)
     return "sent"
 
 
 def _send(client: StoreClient, platform: str, settlement: Settlement) -> str:
     ret = settlement.request
-    marker = f"settlement {settlement.pk}"
-    note = f"Aftercart return {ret.number}, settlement {settlement.pk}"
+    marker = returns.marker(settlement)
+    note = f"Aftercart return {ret.number} {marker}"
     if settlement.kind == Settlement.Kind.EXCHANGE:
         order = ret.order
         first, _, last = (order.shipping_name or "").partition(" ")

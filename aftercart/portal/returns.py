@@ -204,7 +204,7 @@ def return_page(request: HttpRequest, token: str) -> HttpResponse:
                     )
                     done = "sent"
                 elif request.POST.get("action") == "cancel":
-                    services.cancel_return(ret, by="customer")
+                    services.cancel_return(ret, by="customer", by_customer=True)
                     done = "cancelled"
             except services.ReturnProblem:
                 done = "too_late"

@@ -108,6 +108,9 @@ def rate(request: HttpRequest, token: str, score: int) -> HttpResponse:
                 services.comment_on_rating(rating, request.POST["comment"])
                 context.update(rating=rating, commented=True)
             else:
-                rating, counted = services.rate(ticket, score)
+                try:
+                    rating, counted = services.rate(ticket, score)
+                except services.TicketProblem:  # she wrote back: it is open again
+                    return plain_page(request, "portal/invalid_link.html", None, status=404)
                 context.update(rating=rating, counted=counted)
         return shop_page(request, "portal/rate.html", ticket.shop, language, **context)

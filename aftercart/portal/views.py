@@ -109,6 +109,9 @@ def order_status(request: HttpRequest, token: str) -> HttpResponse:
         for part in (
             shop.pk,
             found[1],
+            # The page's links (a return, a question) carry the token it was opened with:
+            # one shared copy would hand an older, perhaps expired, token to the next.
+            hashlib.sha256(token.encode()).hexdigest()[:16],
             language,
             version.updated_at.timestamp(),
             timezone.localdate(timezone=shop.zone),  # "expected" counts from today

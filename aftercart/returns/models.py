@@ -178,7 +178,8 @@ class Settlement(models.Model):
     request = models.ForeignKey(ReturnRequest, on_delete=models.CASCADE, related_name="settlements")
     kind = models.CharField(max_length=12, choices=Kind.choices)
     status = models.CharField(max_length=8, choices=Status.choices)
-    amount = MoneyField()
+    amount = MoneyField()  # what she gets: with the bonus, for store credit
+    order_amount = MoneyField()  # what of the order's money it gives back (before any bonus)
     currency = models.CharField(max_length=3)
     items = models.JSONField(default=list)  # [{"line": external id, "quantity": n}]
     refund_shipping = models.BooleanField(default=False)  # the return shipping fee not taken

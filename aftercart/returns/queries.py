@@ -8,7 +8,14 @@ from django.utils import timezone
 
 from aftercart.core.models import Shop
 from aftercart.orders.models import LineItem, Order, Shipment
-from aftercart.returns.models import HOLDING, OPEN, CreditEntry, ReturnLine, ReturnRequest
+from aftercart.returns.models import (
+    HOLDING,
+    OPEN,
+    CreditEntry,
+    ReturnLine,
+    ReturnRequest,
+    Settlement,
+)
 from aftercart.returns.policy import Circumstances, Item
 
 CENT = Decimal("0.01")
@@ -78,13 +85,27 @@ def _delivered(order: Order) -> dict[str, int]:
 
 
 def returned_quantities(order: Order) -> dict[str, int]:
-    """Per line key: units in her returns that hold them (asked for, on their way, done)."""
+    """Per line key: units in her returns that hold them (asked for, on their way, done),
+    and units the store refunded itself (a refund made in Shopify's admin lists them)."""
     rows = (
         ReturnLine.objects.filter(request__order=order, request__status__in=HOLDING)
         .values("line_external_id")
         .annotate(n=Sum("quantity"))
     )
-    return {row["line_external_id"]: row["n"] for row in rows}
+    counted = {row["line_external_id"]: row["n"] for row in rows}
+    ours = set(
+        Settlement.objects.filter(request__order=order)
+        .exclude(external_id="")
+        .values_list("external_id", flat=True)
+    )
+    for refund in order.refunds.all():
+        if refund.external_id in ours:
+            continue  # the store's record of a refund of ours: counted in its return
+        for item in refund.items or []:
+            key = str(item.get("line") or "")
+            if key:
+                counted[key] = counted.get(key, 0) + int(item.get("quantity") or 0)
+    return counted
 
 
 def earlier_returns(shop: Shop, order: Order, now: datetime) -> int:

@@ -13,22 +13,18 @@ published as return.<step> with the return's id, for flows (the emails) and webh
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import datetime
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone, translation
 
 from aftercart.core.events import publish
 from aftercart.core.models import Shop
 from aftercart.orders.models import Order, OrderEvent
 from aftercart.orders.queries import order_with_items
-from aftercart.orders.records import RefundData
-from aftercart.orders.services import lock_order, record_refund, record_return_step
-from aftercart.returns import outlets
+from aftercart.orders.services import lock_order, record_return_step
 from aftercart.returns.models import (
-    CreditEntry,
     ReturnLine,
     ReturnPhoto,
     ReturnRequest,
@@ -116,6 +112,8 @@ def request_return(
     if key:
         earlier = ReturnRequest.objects.filter(shop=shop, request_key=key).first()
         if earlier is not None:
+            if earlier.order_id != order.pk:
+                raise ReturnProblem(f"request_key: {key!r} was used for a return of another order")
             return earlier
     try:
         with transaction.atomic():
@@ -325,9 +323,13 @@ def inspect_return(ret: ReturnRequest, *, by: str, note: str = "") -> ReturnRequ
 
 
 @transaction.atomic
-def cancel_return(ret: ReturnRequest, *, by: str) -> ReturnRequest:
-    """Withdrawn (by her, before sending it) or stopped by an agent; nothing was given back."""
-    ret = _locked(ret, {Status.REQUESTED, Status.APPROVED, Status.IN_TRANSIT}, "cancelled")
+def cancel_return(ret: ReturnRequest, *, by: str, by_customer: bool = False) -> ReturnRequest:
+    """Withdrawn by her before she sent it, or stopped by an agent (also once it is on its
+    way back: a parcel lost for good, say); nothing was given back."""
+    allowed = {Status.REQUESTED, Status.APPROVED}
+    if not by_customer:
+        allowed.add(Status.IN_TRANSIT)
+    ret = _locked(ret, allowed, "cancelled")
     if ret.settlements.exclude(status=Settlement.Status.FAILED).exists():
         raise ReturnProblem(f"return {ret.number} has been settled in part: it cannot be cancelled")
     now = timezone.now()
@@ -336,190 +338,6 @@ def cancel_return(ret: ReturnRequest, *, by: str) -> ReturnRequest:
     _step(ret, OrderEvent.Type.RETURN_CANCELLED, "cancelled", now, by)
     publish("return.cancelled", ret.shop_id, **_ids(ret))
     return ret
-
-
-def settle_return(
-    ret: ReturnRequest,
-    *,
-    by: str,
-    quantities: dict[int, int] | None = None,
-    refund_shipping: bool = False,
-) -> Settlement:
-    """Give back what came back: per return line, how many (all received and not settled
-    yet, if not given). A refund or an exchange goes to the store (returns.outlets) or to
-    an agent to do by hand; store credit is added to her balance at once.
-
-    The money: what the units cost her, less their share of the restocking fee and, once
-    per return and unless `refund_shipping`, the return shipping fee; store credit adds
-    the policy's bonus. Never more than the order has left to refund."""
-    with transaction.atomic():
-        ret = _locked(ret, {Status.RECEIVED, Status.INSPECTED}, "settled")
-        settlement = _new_settlement(ret, by, quantities, refund_shipping)
-        if settlement.kind == Settlement.Kind.STORE_CREDIT:
-            _credit(ret, settlement)
-            _finish_settlement(ret, settlement, external_id=f"credit:{settlement.pk}", by=by)
-        else:
-            publish(
-                "return.settlement_created",
-                ret.shop_id,
-                **_ids(ret),
-                settlement_id=settlement.pk,
-                kind=settlement.kind,
-                to_store=int(settlement.status == Settlement.Status.PENDING),
-            )
-    return settlement
-
-
-def _new_settlement(ret, by, quantities, refund_shipping) -> Settlement:
-    lines = {line.pk: line for line in ret.lines.all()}
-    open_units = {pk: ln.received_quantity - ln.refunded_quantity for pk, ln in lines.items()}
-    if quantities is None:
-        quantities = {pk: n for pk, n in open_units.items() if n > 0}
-    for pk, count in quantities.items():
-        if pk not in lines:
-            raise ReturnProblem(f"return {ret.number} has no line {pk}")
-        if not 0 <= count <= open_units[pk]:
-            raise ReturnProblem(
-                f"line {pk} ({lines[pk].title}): {open_units[pk]} received and not settled yet"
-            )
-    quantities = {pk: n for pk, n in quantities.items() if n}
-    if not quantities:
-        raise ReturnProblem(f"return {ret.number}: nothing received is left to settle")
-    value = sum((lines[pk].unit_paid * n for pk, n in quantities.items()), Decimal(0))
-    restocking = Decimal(0)
-    if ret.items_value:
-        restocking = (ret.restocking_fee * value / ret.items_value).quantize(CENT, ROUND_HALF_UP)
-    earlier = ret.settlements.exclude(status=Settlement.Status.FAILED)
-    shipping_taken = any(not s.refund_shipping for s in earlier) and ret.shipping_fee
-    shipping = Decimal(0) if refund_shipping or shipping_taken else ret.shipping_fee
-    net = max(Decimal(0), value - restocking - shipping)
-    kind = Settlement.Kind(ret.resolution)
-    if kind == Settlement.Kind.STORE_CREDIT:
-        net = (net * (1 + Decimal(ret.credit_bonus_percent) / 100)).quantize(CENT, ROUND_HALF_UP)
-    elif kind == Settlement.Kind.REFUND:
-        order = lock_order(ret.shop, ret.order_id)
-        pending = sum((s.amount for s in _unfinished_refunds(ret.shop_id, order.pk)), Decimal(0))
-        left = order.total - order.refunded - pending
-        if net > left:
-            raise ReturnProblem(
-                f"order {order}: {net} {order.currency} is more than the {max(left, 0)} "
-                "left to refund"
-            )
-    for pk, count in quantities.items():
-        lines[pk].refunded_quantity += count
-    ReturnLine.objects.bulk_update(lines.values(), ["refunded_quantity"])
-    items = [_item(lines[pk], n) for pk, n in quantities.items()]
-    to_store = kind != Settlement.Kind.STORE_CREDIT and outlets.can_send(
-        ret.shop, kind, ret.order.source, items
-    )
-    return Settlement.objects.create(
-        shop_id=ret.shop_id,
-        request=ret,
-        kind=kind,
-        status=Settlement.Status.PENDING if to_store else Settlement.Status.MANUAL,
-        amount=net if kind != Settlement.Kind.EXCHANGE else Decimal(0),
-        currency=ret.currency,
-        items=items,
-        refund_shipping=refund_shipping,
-        created_by=by[:150],
-    )
-
-
-def _item(line: ReturnLine, quantity: int) -> dict:
-    item = {"line": line.line_external_id, "quantity": quantity}
-    if line.exchange_variant:
-        item.update(variant=line.exchange_variant, variant_title=line.exchange_variant_title)
-    return item
-
-
-def _unfinished_refunds(shop_id: int, order_id: int):
-    return Settlement.objects.filter(
-        shop_id=shop_id,
-        request__order_id=order_id,
-        kind=Settlement.Kind.REFUND,
-        status__in=UNDER_WAY,
-    )
-
-
-def _credit(ret: ReturnRequest, settlement: Settlement) -> None:
-    if ret.customer_id is None:
-        raise ReturnProblem(
-            f"return {ret.number}: the order has no customer to give store credit to"
-        )
-    CreditEntry.objects.create(
-        shop_id=ret.shop_id,
-        customer_id=ret.customer_id,
-        amount=settlement.amount,
-        currency=settlement.currency,
-        source_key=f"return:{ret.pk}:settlement:{settlement.pk}",
-        note=f"Return {ret.number}",
-    )
-
-
-def settlement_done(settlement: Settlement, *, by: str, external_id: str = "") -> Settlement:
-    """The store confirmed it (external_id: its refund or order id), or an agent did it by
-    hand in the store. A refund is recorded on the order under the store's id, so the
-    store's own refund webhook for it later is the same refund, not a second one."""
-    with transaction.atomic():
-        settlement = Settlement.objects.select_for_update().get(pk=settlement.pk)
-        if settlement.status == Settlement.Status.DONE:
-            return settlement
-        ret = (
-            ReturnRequest.objects.select_for_update()
-            .select_related("order")
-            .get(pk=settlement.request_id)
-        )
-        _finish_settlement(ret, settlement, external_id=external_id, by=by)
-    return settlement
-
-
-def _finish_settlement(ret, settlement: Settlement, *, external_id: str, by: str) -> None:
-    now = timezone.now()
-    settlement.status, settlement.done_at, settlement.error = Settlement.Status.DONE, now, ""
-    settlement.external_id = (external_id or f"aftercart-{ret.number}-{settlement.pk}")[:100]
-    settlement.save(update_fields=["status", "done_at", "error", "external_id"])
-    if settlement.kind == Settlement.Kind.REFUND:
-        record_refund(
-            ret.shop,
-            ret.order.external_id,
-            RefundData(
-                external_id=settlement.external_id,
-                amount=settlement.amount,
-                refunded_at=now,
-                reason=f"Return {ret.number}",
-                items=settlement.items,
-            ),
-            source="aftercart",
-        )
-    publish(
-        "return.settled",
-        ret.shop_id,
-        **_ids(ret),
-        settlement_id=settlement.pk,
-        kind=settlement.kind,
-        amount=str(settlement.amount),
-    )
-    if all(line.refunded_quantity >= line.received_quantity for line in ret.lines.all()):
-        _complete(ret, now, by)
-
-
-def settlement_failed(settlement: Settlement, *, error: str) -> Settlement:
-    """The store refused it or could not be reached after retries: an agent sees why, and
-    can try again or do it by hand. Its units are free to settle again."""
-    with transaction.atomic():
-        settlement = Settlement.objects.select_for_update().get(pk=settlement.pk)
-        if settlement.status == Settlement.Status.DONE:
-            return settlement
-        settlement.status, settlement.error = Settlement.Status.FAILED, error[:2000]
-        settlement.attempts += 1
-        settlement.save(update_fields=["status", "error", "attempts"])
-        lines = {ln.line_external_id: ln for ln in settlement.request.lines.all()}
-        for item in settlement.items:
-            line = lines.get(item["line"])
-            if line is not None:
-                line.refunded_quantity = max(0, line.refunded_quantity - item["quantity"])
-        ReturnLine.objects.bulk_update(lines.values(), ["refunded_quantity"])
-    return settlement
 
 
 @transaction.atomic
@@ -539,60 +357,3 @@ def _complete(ret: ReturnRequest, now: datetime, by: str) -> None:
     ret.save(update_fields=["status", "completed_at", "updated_at"])
     _step(ret, OrderEvent.Type.RETURN_COMPLETED, "completed", now, by)
     publish("return.completed", ret.shop_id, **_ids(ret))
-
-
-# Settlements sent to the store (integrations sends them; these keep their state) ----------
-
-MAX_ATTEMPTS = 5
-STALE_CLAIM = timedelta(minutes=10)
-
-
-def due_settlements(limit: int = 50) -> list[int]:
-    """Settlements a worker should send now: pending and due, or claimed by a worker that
-    seems to have died mid-call (its sender checks the store before sending again)."""
-    now = timezone.now()
-    pending = Q(status=Settlement.Status.PENDING) & (
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    )
-    stale = Q(status=Settlement.Status.SENDING, claimed_at__lt=now - STALE_CLAIM)
-    return list(
-        Settlement.objects.filter(pending | stale)
-        .order_by("id")
-        .values_list("pk", flat=True)[:limit]
-    )
-
-
-def claim_settlement(pk: int) -> Settlement | None:
-    """Mark it as being sent by this worker; None when another has it or it is not due.
-
-    A claim is one UPDATE, not a lock held across the call to the store: a store may take
-    a minute to answer, and no database should wait on it."""
-    now = timezone.now()
-    due = Q(status=Settlement.Status.PENDING) & (
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    )
-    stale = Q(status=Settlement.Status.SENDING, claimed_at__lt=now - STALE_CLAIM)
-    claimed = Settlement.objects.filter(Q(pk=pk) & (due | stale)).update(
-        status=Settlement.Status.SENDING, claimed_at=now
-    )
-    if not claimed:
-        return None
-    return Settlement.objects.select_related("request__order", "shop").get(pk=pk)
-
-
-def settlement_later(settlement: Settlement, *, error: str) -> Settlement:
-    """The store could not be reached: try again later, and give up after MAX_ATTEMPTS."""
-    attempts = settlement.attempts + 1
-    if attempts >= MAX_ATTEMPTS:
-        Settlement.objects.filter(pk=settlement.pk).update(attempts=attempts - 1)
-        settlement.attempts = attempts - 1
-        return settlement_failed(settlement, error=f"{error} (after {attempts} attempts)")
-    wait = timedelta(minutes=5 * 2 ** (attempts - 1))
-    Settlement.objects.filter(pk=settlement.pk, status=Settlement.Status.SENDING).update(
-        status=Settlement.Status.PENDING,
-        attempts=attempts,
-        error=error[:2000],
-        next_attempt_at=timezone.now() + wait,
-    )
-    settlement.refresh_from_db()
-    return settlement

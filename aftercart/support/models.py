@@ -1,6 +1,8 @@
 """Tickets: questions and complaints, their conversation, SLA clocks and CSAT. Changed only
 through aftercart.support.services."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -83,8 +85,11 @@ class Ticket(models.Model):
     first_response_due = models.DateTimeField()
     resolution_due = models.DateTimeField()
     first_responded_at = models.DateTimeField(null=True, blank=True)
-    # While waiting on the customer the resolution clock stops; it is moved on by the
-    # business time she took when she answers.
+    # The resolution clock: it starts when the ticket comes in (or is opened again after
+    # it was resolved) and stops while waiting on the customer; `paused` is the business
+    # time it stood still, so the due time is the target plus that, from the start.
+    clock_started_at = models.DateTimeField()
+    paused = models.DurationField(default=timedelta(0))
     waiting_since = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)

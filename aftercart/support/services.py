@@ -13,7 +13,7 @@ import contextlib
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
@@ -26,7 +26,6 @@ from aftercart.customers.queries import customer_by_email
 from aftercart.messaging.queries import message_by_header_id
 from aftercart.messaging.services import queue_message
 from aftercart.orders.queries import find_orders
-from aftercart.support.hours import business_time_between
 from aftercart.support.inbound import InboundEmail
 from aftercart.support.models import Rating, Ticket, TicketMessage
 from aftercart.support.sla import sla_for, stored_settings
@@ -62,7 +61,7 @@ def open_ticket(shop: Shop, new: NewTicket) -> Ticket:
     """A new ticket and its first message; she gets an acknowledgement with the time she
     can expect an answer by."""
     _check(new)
-    for _attempt in range(3):
+    for _attempt in range(5):
         try:
             with transaction.atomic():
                 return _open(shop, new)
@@ -108,6 +107,7 @@ def _open(shop: Shop, new: NewTicket) -> Ticket:
         locale=new.locale or (customer.locale if customer else ""),
         token=secrets.token_urlsafe(16)[:22],
         created_at=now,
+        clock_started_at=now,
         first_response_due=sla.first_response_due(now, new.priority),
         resolution_due=sla.resolution_due(now, new.priority),
         last_message_at=now,
@@ -261,21 +261,25 @@ def add_customer_message(
     )
     ticket.last_message_at = now
     if reopens and ticket.status in (Status.WAITING, Status.RESOLVED):
-        sla = sla_for(ticket.shop)
-        if ticket.status == Status.WAITING and ticket.waiting_since:
-            ticket.resolution_due = _moved(sla, ticket.resolution_due, ticket.waiting_since, now)
-        else:
-            ticket.resolution_due = sla.resolution_due(now, ticket.priority)
-        ticket.status, ticket.waiting_since, ticket.resolved_at = Status.OPEN, None, None
+        _reopen(ticket, now)
     ticket.save()
     publish("ticket.customer_replied", ticket.shop_id, **_ids(ticket))
     return message
 
 
-def _moved(sla, due: datetime, since: datetime, now: datetime) -> datetime:
-    from aftercart.support.hours import add_business_time
-
-    return add_business_time(sla.hours, due, business_time_between(sla.hours, since, now))
+def _reopen(ticket: Ticket, now: datetime) -> None:
+    """Open again. After waiting on her, the resolution clock goes on (the wait added to
+    its pauses); after it was resolved or closed, a clock of its own starts."""
+    sla = sla_for(ticket.shop)
+    if ticket.status == Status.WAITING and ticket.waiting_since:
+        ticket.paused += sla.waited(ticket.waiting_since, now)
+    elif ticket.status in (Status.RESOLVED, Status.CLOSED):
+        ticket.clock_started_at, ticket.paused = now, timedelta(0)
+    ticket.resolution_due = sla.resolution_due(
+        ticket.clock_started_at, ticket.priority, ticket.paused
+    )
+    ticket.status, ticket.waiting_since = Status.OPEN, None
+    ticket.resolved_at = ticket.closed_at = None
 
 
 @transaction.atomic
@@ -324,7 +328,7 @@ def reply(ticket: Ticket, body: str, *, agent, resolve: bool = False) -> TicketM
     ticket.last_message_at = now
     if resolve:
         _resolve(ticket, now)
-    else:
+    elif ticket.status != Status.WAITING:  # a second reply: she has waited since the first
         ticket.status, ticket.waiting_since = Status.WAITING, now
     ticket.save()
     publish("ticket.replied", ticket.shop_id, **_ids(ticket))
@@ -393,10 +397,8 @@ def set_status(ticket: Ticket, status: str, *, agent) -> Ticket:
         ticket.status, ticket.closed_at = Status.CLOSED, now
         ticket.resolved_at = ticket.resolved_at or now
     elif status == Status.OPEN:
-        if ticket.status in (Status.RESOLVED, Status.CLOSED):
-            ticket.resolution_due = sla_for(ticket.shop).resolution_due(now, ticket.priority)
-        ticket.status, ticket.waiting_since = Status.OPEN, None
-        ticket.resolved_at = ticket.closed_at = None
+        if ticket.status != Status.OPEN:
+            _reopen(ticket, now)
     else:
         raise TicketProblem(f"status: resolved, closed or open, not {status!r}")
     ticket.save()
@@ -418,7 +420,11 @@ def change(ticket: Ticket, *, category: str = "", priority: str = "", assignee=F
         ticket.priority = priority
         ticket.first_response_due = sla.first_response_due(ticket.created_at, priority)
         if ticket.is_open:
-            ticket.resolution_due = sla.resolution_due(ticket.created_at, priority)
+            # From when its clock started, with the time it stood still, as before.
+            paused = ticket.paused
+            if ticket.status == Status.WAITING and ticket.waiting_since:
+                paused += sla.waited(ticket.waiting_since, timezone.now())
+            ticket.resolution_due = sla.resolution_due(ticket.clock_started_at, priority, paused)
     if assignee is not False:
         ticket.assignee = assignee
     ticket.save()
@@ -430,6 +436,8 @@ def rate(ticket: Ticket, score: int) -> tuple[Rating, bool]:
     again, or another score) changes nothing and says so."""
     if not 1 <= score <= 5:
         raise TicketProblem("score: 1 to 5")
+    if ticket.status not in (Status.RESOLVED, Status.CLOSED):
+        raise TicketProblem(f"ticket #{ticket.number} is not resolved: nothing to rate yet")
     answered_by = (
         ticket.messages.filter(kind=TicketMessage.Kind.OUT)
         .order_by("-created_at")

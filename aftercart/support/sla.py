@@ -6,7 +6,12 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from aftercart.core.models import Shop
-from aftercart.support.hours import OFFICE, BusinessHours, add_business_time
+from aftercart.support.hours import (
+    OFFICE,
+    BusinessHours,
+    add_business_time,
+    business_time_between,
+)
 from aftercart.support.models import SupportSettings
 
 # Business minutes: (first answer, resolved). A question asked on Friday at 16:00 with a
@@ -32,8 +37,15 @@ class Sla:
     def first_response_due(self, start: datetime, priority: str) -> datetime:
         return add_business_time(self.hours, start, timedelta(minutes=self.targets[priority][0]))
 
-    def resolution_due(self, start: datetime, priority: str) -> datetime:
-        return add_business_time(self.hours, start, timedelta(minutes=self.targets[priority][1]))
+    def resolution_due(
+        self, start: datetime, priority: str, paused: timedelta = timedelta(0)
+    ) -> datetime:
+        """The target from `start`, plus the business time the clock stood still."""
+        target = timedelta(minutes=self.targets[priority][1])
+        return add_business_time(self.hours, start, target + paused)
+
+    def waited(self, since: datetime, until: datetime) -> timedelta:
+        return business_time_between(self.hours, since, until)
 
 
 def stored_settings(shop: Shop) -> SupportSettings:

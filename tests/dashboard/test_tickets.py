@@ -79,7 +79,8 @@ def test_an_agent_answers_with_a_saved_reply_filled_in(shop, order, staff_client
 
 
 def test_notes_priority_and_resolving(shop, order, staff_client, staff):
-    ticket = ticket_for(shop, order)
+    with time_machine.travel(MONDAY, tick=False):
+        ticket = ticket_for(shop, order)
     act = url(shop, f"{ticket.pk}/act/")
     staff_client.post(act, {"action": "note", "body": "Asked the warehouse."})
     staff_client.post(
@@ -87,6 +88,9 @@ def test_notes_priority_and_resolving(shop, order, staff_client, staff):
     )
     ticket.refresh_from_db()
     assert (ticket.category, ticket.priority, ticket.assignee_id) == ("complaint", "high", staff.pk)
+    # High: the first answer 2 business hours, the resolution 8, from when it came in.
+    assert ticket.first_response_due == MONDAY + timedelta(hours=2)
+    assert ticket.resolution_due == datetime(2026, 11, 24, 9, 30, tzinfo=AMS)
     empty = staff_client.post(act, {"action": "reply", "body": " "}, follow=True)
     assert "reply: write something to send" in empty.content.decode()
     staff_client.post(act, {"action": "resolved"})

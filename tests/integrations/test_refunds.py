@@ -20,6 +20,8 @@ from aftercart.returns.services import (
     ReturnProblem,
     receive_return,
     request_return,
+)
+from aftercart.returns.settlements import (
     settle_return,
 )
 from tests.conftest import SHOPIFY_SECRET, WOO_SECRET
@@ -313,3 +315,17 @@ def test_a_variant_of_another_product_is_refused(shop, drafts):
     )
     with pytest.raises(ReturnProblem, match="'999' is not a variant of it"):
         request_return(shop, order, ask, source="portal")
+
+
+def test_another_settlements_refund_is_not_taken_for_this_one(shop, refund_store, waits):
+    store, order = refund_store
+    # A refund the store made for settlement 11 of another return; this settlement is 1.
+    store.refunds.append(
+        {"id": 5, "note": "Aftercart return R9-1 [aftercart:s11]", "transactions": []}
+    )
+    settlement = settle_return(shirts_received(shop, order, quantity=1), by="sam")
+    assert settlement.pk < 11
+    send_settlements.call()
+    settlement.refresh_from_db()
+    assert settlement.external_id != "5"
+    assert len(store.refunds) == 2

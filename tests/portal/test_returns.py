@@ -18,6 +18,8 @@ from aftercart.returns.policies import save_policy
 from aftercart.returns.services import (
     approve_return,
     receive_return,
+)
+from aftercart.returns.settlements import (
     settle_return,
     settlement_done,
 )
@@ -193,6 +195,17 @@ def test_she_can_cancel_before_sending(client, shop, order):
     assert ReturnRequest.objects.get().status == "cancelled"
     # The towel can be returned again.
     assert "Tea towel" in client.get(form_url).content.decode()
+
+
+def test_once_she_sent_it_she_cannot_cancel_it(client, shop, order):
+    form_url = start(client, order)
+    done = client.post(
+        form_url, confirm_fields(check(client, form_url, order, L3=1).content.decode())
+    )
+    client.post(done["Location"], {"action": "sent"})
+    page = client.post(done["Location"], {"action": "cancel"}).content.decode()
+    assert "That is no longer possible for this return." in page
+    assert ReturnRequest.objects.get().status == "in_transit"
 
 
 def test_links_that_are_not_ours_show_nothing(client, shop, order):

@@ -14,6 +14,8 @@ from aftercart.returns.services import (
     cancel_return,
     receive_return,
     request_return,
+)
+from aftercart.returns.settlements import (
     settle_return,
     settlement_done,
 )
@@ -57,7 +59,7 @@ def test_the_review_request_waits_for_the_return_to_be_done(shop, inbox):  # noq
     # The grinder comes back and is refunded on Wednesday; the next look lets it go on.
     with time_machine.travel(datetime(2026, 12, 2, 9, 0, tzinfo=AMS), tick=False):
         receive_return(ret, by="sam")
-        settlement_done(settle_return(ret, by="sam"), by="sam")
+        settlement_done(settle_return(ret, by="sam"), by="sam", external_id="refund-1")
     at(datetime(2026, 12, 2, 22, 0, tzinfo=AMS))
     # A refunded order gets no review request at all: the hold ends, the next `if` stops it.
     assert "no_open_complaint and no_open_return: yes, no longer held" in steps_of(order)

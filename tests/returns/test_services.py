@@ -30,6 +30,8 @@ from aftercart.returns.services import (
     receive_return,
     reject_return,
     request_return,
+)
+from aftercart.returns.settlements import (
     settle_return,
     settlement_done,
     settlement_failed,
@@ -233,7 +235,7 @@ def test_refunds_in_parts_and_never_more_than_the_order_has_left(shop, order):
         RefundData(external_id="outside", amount=Decimal("60.00"), refunded_at=datetime.now(UTC)),
         source="shopify",
     )
-    with pytest.raises(ReturnProblem, match=r"30.00 EUR is more than the 10.00 left to refund"):
+    with pytest.raises(ReturnProblem, match=r"30.00 EUR is more than the 10.00 left to give back"):
         settle_return(ret, by="sam", quantities={shirt.pk: 1})
 
 

@@ -60,6 +60,7 @@ def test_a_link_opened_twice_counts_once(client, shop, inbox):
 
     client.post(links[4], {"comment": "Quick and kind."})
     assert Rating.objects.get().comment == "Quick and kind."
+    ticket.refresh_from_db()
     assert ticket.status == "resolved"
 
 
@@ -111,3 +112,10 @@ def test_one_click_in_a_real_browser_counts(live_server, rated_link, browser):
         assert pool.submit(
             lambda: list(Rating.objects.values_list("score", flat=True))
         ).result() == [5]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_open_ticket_cannot_be_rated(client, shop):
+    ticket = open_ticket(shop, NewTicket(email="anne@example.com", subject="Hi", body="Hello"))
+    assert client.post(f"/rate/{ticket.token}/5/").status_code == 404
+    assert not Rating.objects.exists()

@@ -18,7 +18,7 @@ from aftercart.messaging.services import send_due
 from aftercart.orders.links import status_url
 from aftercart.orders.services import record_order
 from aftercart.support.models import Ticket, TicketMessage
-from aftercart.support.services import add_note, new_inbound_secret, reply
+from aftercart.support.services import add_note, new_inbound_secret, reply, set_status
 from tests.returns.conftest import order_data
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -259,3 +259,34 @@ def test_notes_stay_inside_and_hostile_text_stays_text(client, shop, order, inbo
     assert "onerror" not in inbox.html(
         [m for m in mails_to(inbox) if "message [#" in m["Subject"]][0]
     ).replace("onerror=&quot;", "")
+
+
+def test_the_clock_waits_from_the_first_reply_and_an_agent_reopening_keeps_the_pause(shop, order):
+    with time_machine.travel(FRIDAY, tick=False):
+        ticket = _ticket_by_email(shop)
+    with time_machine.travel(FRIDAY + timedelta(minutes=30), tick=False):
+        reply(ticket, "Which colour?", agent="Sam")
+    with time_machine.travel(datetime(2026, 11, 23, 9, 0, tzinfo=AMS), tick=False):
+        reply(ticket, "Just checking: which colour?", agent="Sam")  # she still waits
+    with time_machine.travel(datetime(2026, 11, 23, 10, 0, tzinfo=AMS), tick=False):
+        set_status(ticket, "open", agent="Sam")  # the agent takes it up again himself
+    ticket.refresh_from_db()
+    # Waiting from Friday 16:30: half an hour on Friday and an hour on Monday stood still.
+    assert ticket.paused == timedelta(minutes=90)
+    assert ticket.resolution_due == datetime(2026, 11, 25, 9, 30, tzinfo=AMS)
+
+
+def test_a_new_priority_counts_from_the_clocks_start_with_its_pauses(shop, order):
+    from aftercart.support.services import add_customer_message, change
+
+    with time_machine.travel(FRIDAY, tick=False):
+        ticket = _ticket_by_email(shop)
+    with time_machine.travel(FRIDAY + timedelta(minutes=30), tick=False):
+        reply(ticket, "Which colour?", agent="Sam", resolve=True)
+    # Ten days later she writes again: a clock of its own, from Monday 30th at 10:00.
+    with time_machine.travel(datetime(2026, 11, 30, 10, 0, tzinfo=AMS), tick=False):
+        add_customer_message(ticket, "It is still broken", author="anne@example.com")
+        change(Ticket.objects.get(pk=ticket.pk), priority="urgent")
+    ticket.refresh_from_db()
+    assert ticket.status == "open"
+    assert ticket.resolution_due == datetime(2026, 11, 30, 14, 0, tzinfo=AMS)  # 4 hours

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from aftercart.dashboard.access import page, shop_page
 from aftercart.dashboard.views.paging import paginate
-from aftercart.returns import insights, queries, services
+from aftercart.returns import insights, queries, services, settlements
 from aftercart.returns.models import ReturnPhoto, ReturnRequest, Settlement
 from aftercart.returns.policies import PolicyProblem, policy_for, save_policy, stored_policy
 
@@ -169,7 +169,7 @@ def return_act(request, shop, pk: int):
         elif action == "inspect":
             services.inspect_return(ret, by=by, note=request.POST.get("note", ""))
         elif action == "settle":
-            services.settle_return(
+            settlements.settle_return(
                 ret,
                 by=by,
                 quantities=_quantities(request, "settle-"),
@@ -179,7 +179,7 @@ def return_act(request, shop, pk: int):
             settlement = ret.settlements.filter(pk=request.POST.get("settlement") or 0).first()
             if settlement is None:
                 raise Http404
-            services.settlement_done(
+            settlements.settlement_done(
                 settlement, by=by, external_id=request.POST.get("external_id", "").strip()
             )
         elif action == "complete":

@@ -45,10 +45,12 @@ class StoreClient:
         auth: tuple[str, str] | None = None,
         headers: dict[str, str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        deadline: float | None = None,  # time.monotonic() after which no wait is begun
     ):
         self.base_url = base_url.rstrip("/")
         self.name = name
         self.sleep = sleep
+        self.deadline = deadline
         self.waits = 0
         self._http = httpx.Client(
             base_url=self.base_url,
@@ -66,6 +68,8 @@ class StoreClient:
 
     def wait(self, seconds: float, why: str) -> None:
         seconds = min(max(seconds, 0.0), MAX_WAIT)
+        if self.deadline is not None and time.monotonic() + seconds > self.deadline:
+            raise SyncError(f"{self.name}: {why}; out of time for this attempt")
         log.info("%s: %s; waiting %.1f s", self.name, why, seconds)
         self.waits += 1
         self.sleep(seconds)
