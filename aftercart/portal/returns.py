@@ -9,6 +9,7 @@ status link is her key to the form; each return then has a signed link of its ow
 import secrets
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 from django.utils import translation
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
@@ -171,8 +172,6 @@ def _confirm(request, token, shop, order, language, ask) -> HttpResponse:
 
 
 def _return_path(shop_id: int, return_id: int) -> str:
-    from django.urls import reverse
-
     return reverse("portal:return", args=[return_token(shop_id, return_id)])
 
 
@@ -257,19 +256,20 @@ def return_label(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def status_page_actions(shop_id: int, order, token: str) -> list[tuple[str, str]]:
-    """On the order's page: her returns, and a way to start one once something was sent."""
-    from django.urls import reverse
-
+    """On the order's page: her returns, and a way to start one once something was sent.
+    (An order not sent yet has no returns: nothing is read for it.)"""
+    sent = order.fulfilment_status in ("partial", "fulfilled", "delivered")
+    if not sent:
+        return []
     actions = [
         (
             translation.gettext("Return %(number)s: %(status)s")
-            % {"number": ret.number, "status": ret.get_status_display().lower()},
-            _return_path(shop_id, ret.pk),
+            % {"number": number, "status": label.lower()},
+            _return_path(shop_id, pk),
         )
-        for ret in queries.returns_of_order(shop_id, order.id)
+        for pk, number, label in queries.order_returns_brief(shop_id, order.id)
     ]
-    sent = order.fulfilment_status in ("partial", "fulfilled", "delivered")
-    if sent and order.cancelled_at is None:
+    if order.cancelled_at is None:
         actions.append(
             (
                 translation.gettext("Return or exchange items"),
