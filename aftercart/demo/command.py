@@ -133,7 +133,24 @@ def build_demo_shop(console: Console, orders: int, now: datetime) -> tuple[Shop,
     with console.status("Running the post-purchase loop for the last orders ..."):
         played = play_recent_loop(shop)
     console.print(f"Ran the loop for the {played} most recent orders: see Emails in the dashboard.")
+    with console.status("Returns and questions from this week's customers ..."):
+        care = play_care(shop)
+    console.print(
+        f"{care['returns']} returns and {care['tickets']} customer questions came in: see "
+        "Returns and Customer care."
+    )
     return shop, api_key
+
+
+def play_care(shop: Shop) -> dict[str, int]:
+    from aftercart.demo.care import play_care as play
+    from aftercart.flows.services import run_due
+    from aftercart.messaging.services import send_due
+
+    done = play(shop)
+    run_due()  # their emails: return confirmations, acknowledgements, replies
+    send_due()
+    return done
 
 
 def play_recent_loop(shop: Shop, orders: int = 30) -> int:
