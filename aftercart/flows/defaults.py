@@ -63,6 +63,9 @@ DEFAULT_LOOP: dict[str, dict] = {
         "steps": [
             {"wait": {"days": 3, "at_hour": 10}},
             {"if": "not_cancelled"},
+            # A customer with a complaint open hears from customer care, not from marketing:
+            # no check-in (the review request below waits for the complaint to be settled).
+            {"if": "no_open_complaint", "else": "skip"},
             {"send": "check_in"},
             {"wait": {"days": 4, "at_hour": 10}},
             # No review request while a complaint or a return is open: it waits until they
@@ -82,6 +85,7 @@ DEFAULT_LOOP: dict[str, dict] = {
             {"if": "not_refunded"},
             # Sending something back: no offer to buy more from this order.
             {"if": "no_open_return"},
+            {"if": "no_open_complaint"},
             {"send": "cross_sell"},
         ],
     },
@@ -99,6 +103,7 @@ DEFAULT_LOOP: dict[str, dict] = {
             {"if": "not_refunded"},
             # She ordered them again already: nothing to remind her of.
             {"if": "not_reordered"},
+            {"if": "no_open_complaint"},
             {"send": "replenishment_reminder"},
         ],
     },
@@ -124,6 +129,7 @@ DEFAULT_LOOP: dict[str, dict] = {
         "steps": [
             {"wait": {"days": 90, "at_hour": 10}},
             {"if": "no_newer_order"},
+            {"if": "no_open_complaint"},
             {"send": "win_back"},
         ],
     },

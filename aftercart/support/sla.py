@@ -1,8 +1,10 @@
 """A shop's SLA: its business hours (support.hours) and the targets per priority, read from
 SupportSettings and checked when saved."""
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 from aftercart.core.models import Shop
@@ -55,6 +57,32 @@ def stored_settings(shop: Shop) -> SupportSettings:
         return SupportSettings(shop=shop)
 
 
+@functools.cache
+def _zone_countries() -> dict[str, str]:
+    """Time zone -> country, from the system's tz database (zone.tab), where it has one."""
+    found: dict[str, str] = {}
+    for folder in ("/usr/share/zoneinfo", "/usr/lib/zoneinfo", "/usr/share/lib/zoneinfo"):
+        path = Path(folder) / "zone.tab"
+        if path.exists():
+            for line in path.read_text().splitlines():
+                parts = line.split("\t")
+                if len(parts) >= 3 and not line.startswith("#"):
+                    found[parts[2]] = parts[0]
+            break
+    return found
+
+
+def holiday_country(shop: Shop, row: SupportSettings | None = None) -> str:
+    """The country whose public holidays close the shop: the merchant's choice, else the
+    country of the shop's time zone (Europe/Amsterdam: NL)."""
+    row = row or stored_settings(shop)
+    return row.country or zone_country(shop)
+
+
+def zone_country(shop: Shop) -> str:
+    return _zone_countries().get(shop.timezone, "")
+
+
 def sla_for(shop: Shop) -> Sla:
     row = stored_settings(shop)
     opening = (
@@ -65,7 +93,7 @@ def sla_for(shop: Shop) -> Sla:
     hours = BusinessHours(
         zone=shop.zone,
         opening=opening,
-        country=row.country,
+        country=holiday_country(shop, row),
         closed_days=frozenset(date.fromisoformat(d) for d in row.closed_days),
     )
     targets = {**TARGETS, **{k: tuple(v) for k, v in (row.targets or {}).items()}}

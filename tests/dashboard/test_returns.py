@@ -184,3 +184,17 @@ def test_return_rates_by_product_and_the_reasons(shop, order, staff_client):
 def test_the_returns_section_is_in_the_menu(shop, staff_client):
     html = staff_client.get(f"/shops/{shop.slug}/orders/").content.decode()
     assert f'href="/shops/{shop.slug}/returns/"' in html
+
+
+def test_her_customer_page_shows_store_credit_and_returns(shop, order, staff_client):
+    from aftercart.returns.services import receive_return
+    from aftercart.returns.settlements import settle_return
+
+    ids = lines_of(order)
+    ask = ReturnAsk({ids["L3"]: 1}, "does_not_fit", resolution="store_credit")
+    ret = request_return(shop, order, ask, source="portal")
+    receive_return(ret, by="sam")
+    settle_return(ret, by="sam")
+    html = staff_client.get(f"/shops/{shop.slug}/customers/{order.customer_id}/").content.decode()
+    assert "Store credit" in html and "€ 20,00" in html  # the shop writes Dutch amounts
+    assert "Return R1001-1" in html

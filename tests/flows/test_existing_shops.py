@@ -34,9 +34,13 @@ def current(shop, key):
 def test_the_migration_installs_what_the_defaults_say_today():
     # A change to the default loop needs a migration of its own for the shops made before.
     added = {**upgrade.NEW_FLOWS, **delivery.NEW_FLOWS, **returns.NEW_FLOWS}
-    for key, copied in added.items():
+    # What the last migration to touch each flow leaves, in the order they run.
+    latest = {**added, **{key: new for key, (_old, new) in returns.UPGRADES.items()}}
+    for key, copied in latest.items():
         assert copied == DEFAULT_LOOP[key], key  # noqa: SIM300  the copy is what is checked
-    assert returns.AFTER_DELIVERY == DEFAULT_LOOP["after-delivery"]  # noqa: SIM300
+    # An upgrade starts from what the migrations before it left.
+    assert returns.UPGRADES["replenishment"][0] == upgrade.NEW_FLOWS["replenishment"]
+    assert returns.UPGRADES["after-delivery"][0] == upgrade.AFTER_DELIVERY
 
 
 def test_an_old_shop_gets_the_new_flows_and_the_hold():

@@ -156,6 +156,17 @@ def test_a_complaint_still_open_after_two_weeks_means_no_review_request(shop, in
     assert enrolment.exit_reason == "held 14 days, still no_open_complaint: no"
     assert not review_requests(inbox)
     assert not Message.objects.filter(kind__in=["review_request", "cross_sell"]).exists()
+    # Open before the check-in was due: no check-in either (marketing waits for care).
+    assert not Message.objects.filter(kind="check_in").exists()
+
+
+def test_no_win_back_while_a_complaint_is_open(shop, inbox):
+    order = delivered_order(shop)
+    complain(order)
+    at(MONDAY + timedelta(days=91))
+    assert not Message.objects.filter(kind="win_back").exists()
+    enrolment = Enrolment.objects.get(flow__key="win-back", order_id=order.pk)
+    assert any(entry["what"].startswith("no_open_complaint: no") for entry in enrolment.history)
 
 
 def test_a_hold_that_times_out_can_go_on_instead(shop, inbox, complaints):
@@ -222,7 +233,7 @@ def test_only_a_placeholder_can_be_replaced():
 
 
 def test_the_flow_page_says_what_the_hold_does():
-    hold = parse(DEFAULT_LOOP["after-delivery"]).steps[4]
+    hold = next(s for s in parse(DEFAULT_LOOP["after-delivery"]).steps if s.hold_until)
     assert hold.describe() == (
         "hold until no_open_complaint and no_open_return"
         " (checked every 12 h, at most 14 days, then leave)"

@@ -290,3 +290,10 @@ def test_a_new_priority_counts_from_the_clocks_start_with_its_pauses(shop, order
     ticket.refresh_from_db()
     assert ticket.status == "open"
     assert ticket.resolution_due == datetime(2026, 11, 30, 14, 0, tzinfo=AMS)  # 4 hours
+
+
+def test_christmas_is_not_counted(shop, order):
+    # Thursday 24 December 16:00; Friday and Saturday are Christmas, Sunday is closed.
+    with time_machine.travel(datetime(2026, 12, 24, 16, 0, tzinfo=AMS), tick=False):
+        ticket = _ticket_by_email(shop)
+    assert ticket.first_response_due == datetime(2026, 12, 28, 12, 0, tzinfo=AMS)

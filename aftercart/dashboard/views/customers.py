@@ -16,6 +16,8 @@ from aftercart.dashboard.forms import CustomerFilterForm, EraseForm
 from aftercart.dashboard.views.paging import paginate
 from aftercart.flows.queries import customer_journey
 from aftercart.orders.queries import customer_totals, find_orders
+from aftercart.returns.queries import credit_balance, find_returns
+from aftercart.support.models import Ticket
 
 
 def _customer_or_404(shop, pk: int):
@@ -45,6 +47,9 @@ def customer_page(request, shop, pk: int):
         "orders": find_orders(shop, customer_id=customer.pk),
         "journey": customer_journey(shop, customer.pk),
         "suppressed": suppression_reason(shop, customer.email),
+        "credit": credit_balance(shop, customer.pk),
+        "returns": find_returns(shop).filter(customer=customer)[:20],
+        "tickets": Ticket.objects.filter(shop=shop, customer=customer).order_by("-created_at")[:20],
     }
     return page(request, "dashboard/customers/detail.html", context)
 

@@ -170,6 +170,9 @@ def support_settings(request, shop):
         "dashboard/tickets/settings.html",
         {
             "row": sla.stored_settings(shop),
+            "zone_country": sla.holiday_country(
+                shop, sla.stored_settings(shop).__class__(shop=shop)
+            ),
             "opening": sla.opening_as_text(shop),
             "targets": [
                 (

@@ -1,19 +1,58 @@
-"""Shops made before returns get the return emails' flows, and the after-delivery flow
-stops its cross-sell while a return of the order is open (when the merchant never
-edited it). Copied, not imported from flows.defaults, for the reason 0003 gives.
+"""Shops made before returns and customer care get the return emails' flows; and, in the
+flows the merchant never edited: no cross-sell while a return of the order is open, and
+no marketing mail (check-in, cross-sell, replenishment reminder, win-back) while she has
+a complaint open. Copied, not imported from flows.defaults, for the reason 0003 gives.
 """
 
 import importlib
 
 from django.db import migrations
 
-# 0003's after-delivery, as every shop has it that did not edit it.
+# As every shop has them that did not edit them: 0003's after-delivery and replenishment,
+# and the win-back the loop began with.
 BEFORE = importlib.import_module("aftercart.flows.migrations.0003_default_loop_additions")
 OLD_AFTER_DELIVERY = BEFORE.AFTER_DELIVERY
-_steps = OLD_AFTER_DELIVERY["steps"]
-AFTER_DELIVERY = {
-    **OLD_AFTER_DELIVERY,
-    "steps": [*_steps[:-1], {"if": "no_open_return"}, _steps[-1]],
+OLD_REPLENISHMENT = BEFORE.NEW_FLOWS["replenishment"]
+OLD_WIN_BACK = {
+    "name": "Win-back after 90 days without an order",
+    "trigger": "order.placed",
+    "marketing": True,
+    "holdout": 0.1,
+    "exit_on": ["order.placed"],
+    "steps": [
+        {"wait": {"days": 90, "at_hour": 10}},
+        {"if": "no_newer_order"},
+        {"send": "win_back"},
+    ],
+}
+CALM = {"if": "no_open_complaint"}
+
+
+def _before_sends(definition: dict, extra: dict[str, list[dict]]) -> dict:
+    """The definition with conditions put in front of the send steps named."""
+    steps = []
+    for step in definition["steps"]:
+        steps += extra.get(step.get("send", ""), [])
+        steps.append(step)
+    return {**definition, "steps": steps}
+
+
+UPGRADES = {
+    "after-delivery": (
+        OLD_AFTER_DELIVERY,
+        _before_sends(
+            OLD_AFTER_DELIVERY,
+            {
+                "check_in": [{**CALM, "else": "skip"}],
+                "cross_sell": [{"if": "no_open_return"}, CALM],
+            },
+        ),
+    ),
+    "replenishment": (
+        OLD_REPLENISHMENT,
+        _before_sends(OLD_REPLENISHMENT, {"replenishment_reminder": [CALM]}),
+    ),
+    "win-back": (OLD_WIN_BACK, _before_sends(OLD_WIN_BACK, {"win_back": [CALM]})),
 }
 
 NEW_FLOWS = {
@@ -62,15 +101,14 @@ def add_to_existing_shops(apps, schema_editor):
             )
             flow.version = FlowVersion.objects.create(flow=flow, number=1, definition=definition)
             flow.save(update_fields=["version"])
-        flow = flows.get("after-delivery")
-        if flow is None or flow.version_id is None:
-            continue
-        if FlowVersion.objects.get(pk=flow.version_id).definition == OLD_AFTER_DELIVERY:
-            number = FlowVersion.objects.filter(flow=flow).count() + 1
-            flow.version = FlowVersion.objects.create(
-                flow=flow, number=number, definition=AFTER_DELIVERY
-            )
-            flow.save(update_fields=["version"])
+        for key, (old, new) in UPGRADES.items():
+            flow = flows.get(key)
+            if flow is None or flow.version_id is None:
+                continue
+            if FlowVersion.objects.get(pk=flow.version_id).definition == old:
+                number = FlowVersion.objects.filter(flow=flow).count() + 1
+                flow.version = FlowVersion.objects.create(flow=flow, number=number, definition=new)
+                flow.save(update_fields=["version"])
 
 
 class Migration(migrations.Migration):
