@@ -7,12 +7,14 @@ moments tickets came in are moved back afterwards, so some are due soon and one 
 
 from datetime import timedelta
 
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from aftercart.core.models import Shop
+from aftercart.messaging.services import message_locale
 from aftercart.orders.models import Order
 from aftercart.returns import services as returns
 from aftercart.returns import settlements
+from aftercart.returns.policies import save_policy
 from aftercart.returns.queries import returnable_items
 from aftercart.support import services as support
 from aftercart.support.models import Ticket
@@ -48,7 +50,18 @@ QUESTIONS = (
 
 
 def play_care(shop: Shop) -> dict[str, int]:
-    """A few returns and tickets from the most recent delivered orders."""
+    """A few returns and tickets from the most recent delivered orders, each asked in the
+    customer's language (as she would, on her own pages)."""
+    save_policy(
+        shop,
+        {
+            "restocking_fee_percent": "0",
+            "return_shipping_fee": "4.95",
+            "store_credit_bonus_percent": "10",
+            "return_address": "Retouren\nNoorderstraat 12\n1015 NL Amsterdam",
+            "instructions": "Pak alles goed in, met het label aan de buitenkant.",
+        },
+    )
     orders = list(
         Order.objects.filter(
             shop=shop,
@@ -84,7 +97,8 @@ def _returns(shop: Shop, orders: list[Order]) -> int:
             request_key=f"demo-return-{order.pk}",
         )
         try:
-            ret = returns.request_return(shop, order, ask, source="portal", by=order.email)
+            with translation.override(message_locale(shop, order.customer, order.locale)):
+                ret = returns.request_return(shop, order, ask, source="portal", by=order.email)
         except (returns.ReturnRefused, returns.ReturnProblem):
             continue
         made += 1

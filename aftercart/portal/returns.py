@@ -17,14 +17,20 @@ from django.views.decorators.http import require_http_methods
 from aftercart.core.models import Shop
 from aftercart.customers.models import Customer
 from aftercart.messaging.services import message_locale
-from aftercart.orders.links import LinkExpired, read_status_token
+from aftercart.orders.links import LinkExpired, read_status_token, status_url
 from aftercart.orders.queries import order_with_items
 from aftercart.portal.pages import plain_page, shop_page
 from aftercart.returns import labels, queries, services
 from aftercart.returns.links import read_return_token, return_token
 from aftercart.returns.photos import MAX_BYTES, MAX_PHOTOS, PhotoProblem
-from aftercart.returns.policies import policy_for, stored_policy
-from aftercart.returns.policy import RESOLUTION_LABELS, Decision, RequestProblem, Resolution
+from aftercart.returns.policies import policy_for, reason_label, stored_policy
+from aftercart.returns.policy import (
+    RESOLUTION_LABELS,
+    Decision,
+    RequestProblem,
+    Resolution,
+    never_returnable,
+)
 
 
 def order_from_token(token: str):
@@ -71,7 +77,11 @@ def _ask(request: HttpRequest, order) -> services.ReturnAsk:
 def _form_context(shop, order, ask=None, **more) -> dict:
     policy = policy_for(shop)
     items = {item.line_id: item for item in queries.returnable_items(order)}
-    lines = [(line, items[line.pk]) for line in order.lines.all()]
+    # (line, item, why it can never come back): such a line is shown, not offered.
+    lines = [
+        (line, items[line.pk], never_returnable(policy, items[line.pk]))
+        for line in order.lines.all()
+    ]
     return {
         "order": order,
         "lines": lines,
@@ -81,7 +91,7 @@ def _form_context(shop, order, ask=None, **more) -> dict:
         "window_days": policy.window_days,
         "max_photos": MAX_PHOTOS,
         "max_mb": MAX_BYTES // 2**20,
-        "nothing_left": not any(item.returnable_quantity for item in items.values()),
+        "nothing_left": not any(item.returnable_quantity and not why for _, item, why in lines),
         "exchange_options": queries.exchange_options(order),
         **more,
     }
@@ -101,13 +111,20 @@ def start_return(request: HttpRequest, token: str) -> HttpResponse:
                 **_form_context(shop, order),
             )  # fmt: skip
         ask = _ask(request, order)
-        if request.POST.get("step") == "confirm":
+        step = request.POST.get("step")
+        if step == "confirm":
             return _confirm(request, token, shop, order, language, ask)
+        if step == "edit":  # back from the check, with everything she chose
+            return shop_page(
+                request, "portal/return_form.html", shop, language, token=token,
+                **_form_context(shop, order, ask),
+            )  # fmt: skip
         return _check(request, token, shop, order, language, ask)
 
 
-def _check(request, token, shop, order, language, ask) -> HttpResponse:
-    """Step one sent: the verdict and the amounts, photos asked for when needed."""
+def _check(request, token, shop, order, language, ask, problem: str = "") -> HttpResponse:
+    """Step one sent: the verdict and the amounts, photos asked for when needed. Again,
+    with `problem`, when a photo she added at the confirmation could not be kept."""
     reason = policy_for(shop).reason(ask.reason)
     # Photos come with the confirmation; judged as if the ones the reason needs are there.
     judged = services.ReturnAsk(**{**ask.__dict__, "photos": [("", b"")] if reason else []})
@@ -133,6 +150,12 @@ def _check(request, token, shop, order, language, ask) -> HttpResponse:
         max_mb=MAX_BYTES // 2**20,
         resolution_label=RESOLUTION_LABELS[verdict.resolution],
         exchange_titles=_exchange_titles(order, ask),
+        problem=problem,
+        bonus=verdict.store_credit
+        - max(0, verdict.items_value - verdict.restocking_fee - verdict.shipping_fee)
+        if verdict.store_credit
+        else 0,
+        status=400 if problem else 200,
     )
 
 
@@ -161,11 +184,17 @@ def _form_again(request, token, shop, order, language, ask, problems) -> HttpRes
 
 
 def _confirm(request, token, shop, order, language, ask) -> HttpResponse:
+    reason = policy_for(shop).reason(ask.reason)
+    if reason is not None and reason.needs_photo and not ask.photos:
+        problem = translation.gettext("Please add a photo that shows the problem.")
+        return _check(request, token, shop, order, language, ask, problem=problem)
     try:
         ret = services.request_return(shop, order, ask, source="portal", by=order.email)
     except services.ReturnRefused as refused:
         return _form_again(request, token, shop, order, language, ask, refused.verdict.reasons)
-    except (PhotoProblem, RequestProblem, services.ReturnProblem) as problem:
+    except PhotoProblem as problem:  # back to the page that asked for the photo
+        return _check(request, token, shop, order, language, ask, problem=str(problem))
+    except (RequestProblem, services.ReturnProblem) as problem:
         return _form_again(request, token, shop, order, language, ask, [str(problem)])
     # After a POST, a page she can reload and bookmark: her return's own.
     return HttpResponseRedirect(_return_path(shop.pk, ret.pk))
@@ -218,6 +247,8 @@ def return_page(request: HttpRequest, token: str) -> HttpResponse:
             done=done,
             steps=_steps(ret),
             label=ret.status in labels.LABEL_STATES,
+            reason=reason_label(shop, ret.reason, ret.reason_label),
+            order_url=status_url(shop.pk, ret.order_id),
             policy=stored_policy(shop),
         )
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from aftercart.core.models import Shop
 from aftercart.orders.models import LineItem
 from aftercart.returns.models import HOLDING, ReturnLine, ReturnRequest
+from aftercart.returns.policies import reason_label
 
 
 @dataclass
@@ -52,26 +53,34 @@ def summary(shop: Shop, days: int = 90, limit: int = 20) -> Summary:
     returned = ReturnLine.objects.filter(
         request__shop=shop, request__status__in=HOLDING, request__order__placed_at__gte=since
     )
+    # Counted by the reason's code, named in the reader's language: she may have read it
+    # in another.
+    words = _reason_words(shop)
     by_product = _rows(
         sold_lines.values_list("title").annotate(n=Sum("quantity")),
         returned.values_list("title").annotate(n=Sum("quantity")),
-        returned.values_list("title", "request__reason_label").annotate(n=Count("id")),
+        returned.values_list("title", "request__reason").annotate(n=Count("id")),
         limit,
+        words,
     )
     by_category = _rows(
         sold_lines.values_list(Coalesce("product__category", "title")).annotate(n=Sum("quantity")),
         returned.exclude(category="").values_list("category").annotate(n=Sum("quantity")),
         returned.exclude(category="")
-        .values_list("category", "request__reason_label")
+        .values_list("category", "request__reason")
         .annotate(n=Count("id")),
         limit,
+        words,
     )
     requests = ReturnRequest.objects.filter(
         shop=shop, status__in=HOLDING, order__placed_at__gte=since
     )
-    reasons = list(
-        requests.values_list("reason_label").annotate(n=Count("id")).order_by("-n", "reason_label")
-    )
+    reasons = [
+        (words(code), n)
+        for code, n in requests.values_list("reason")
+        .annotate(n=Count("id"))
+        .order_by("-n", "reason")
+    ]
     orders = sold_lines.values("order_id").distinct().count() if sold_lines.exists() else 0
     return Summary(
         days=days,
@@ -83,11 +92,18 @@ def summary(shop: Shop, days: int = 90, limit: int = 20) -> Summary:
     )
 
 
-def _rows(sold, returned, reasons, limit: int) -> list[Row]:
+def _reason_words(shop: Shop):
+    kept = dict(
+        ReturnRequest.objects.filter(shop=shop).values_list("reason", "reason_label").distinct()
+    )
+    return lambda code: reason_label(shop, code, kept.get(code, ""))
+
+
+def _rows(sold, returned, reasons, limit: int, words) -> list[Row]:
     sold_by = dict(sold)
     why: dict[str, list[tuple[str, int]]] = {}
     for name, reason, n in reasons:
-        why.setdefault(name, []).append((reason, n))
+        why.setdefault(name, []).append((words(reason), n))
     rows = [
         Row(name, sold_by.get(name, 0) or 0, n, sorted(why.get(name, []), key=lambda r: -r[1]))
         for name, n in returned

@@ -37,6 +37,7 @@ _ONLY_INLINE = URLFetcher(allowed_protocols={"data"})
 
 def label_html(shop: Shop, ret: ReturnRequest) -> str:
     policy = stored_policy(shop)
+    address = policy.return_address or shop.postal_address
     return render_to_string(
         "returns/label.html",
         {
@@ -46,7 +47,9 @@ def label_html(shop: Shop, ret: ReturnRequest) -> str:
             "order": ret.order,
             "lines": list(ret.lines.all()),
             "barcode": barcode_svg(ret.number),
-            "return_address": policy.return_address or shop.postal_address,
+            "return_address": address,
+            # An address that starts with the shop's name is not given the name twice.
+            "address_names_shop": address.strip().lower().startswith(shop.name.strip().lower()),
             "instructions": policy.instructions,
         },
         using="django",

@@ -7,7 +7,7 @@ from django.utils import translation
 from aftercart.messaging import context
 from aftercart.returns.links import label_url, return_url
 from aftercart.returns.models import ReturnRequest, Settlement
-from aftercart.returns.policies import stored_policy
+from aftercart.returns.policies import reason_label, stored_policy
 
 KINDS = (
     "return_requested",
@@ -39,7 +39,7 @@ def return_context(message, shop, order) -> dict:
             "status": ret.status,
             "status_label": str(ret.get_status_display()),
             "resolution": ret.resolution,
-            "reason": ret.reason_label,
+            "reason": reason_label(shop, ret.reason, ret.reason_label),
             "exchange_for": ret.exchange_for,
             "awaiting_review": ret.status == ReturnRequest.Status.REQUESTED,
             "rejection_reason": ret.rejection_reason,

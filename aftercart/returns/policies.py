@@ -53,6 +53,13 @@ def policy_for(shop: Shop) -> Policy:
     )
 
 
+def reason_label(shop: Shop, code: str, kept: str = "") -> str:
+    """A reason's words in the active language (a page or an email reads them in its
+    own); the words she read when she asked, for a reason the policy no longer has."""
+    reason = policy_for(shop).reason(code)
+    return str(reason.label) if reason is not None else kept or code
+
+
 def label(value: str | dict) -> str:
     """A merchant's text in the active language, else English, else any."""
     if isinstance(value, str):
@@ -135,8 +142,11 @@ def _whole(value: Any, name: str, low: int, high: int) -> int:
 def _decimal(value: Any, name: str, high: Decimal | None = None) -> Decimal:
     if value is None or str(value).strip() == "":
         return Decimal("0.00")  # a field left empty: none
+    text = str(value).strip().replace("%", "").replace("€", "").strip()
+    if "," in text and "." not in text:
+        text = text.replace(",", ".")  # "4,95": the Dutch way of writing it
     try:
-        number = Decimal(str(value).strip())
+        number = Decimal(text)
     except InvalidOperation:
         raise PolicyProblem(f"{name}: {value!r} is not a number") from None
     if not number.is_finite() or number < 0 or (high is not None and number > high):

@@ -15,9 +15,10 @@ The rules, in the order a request meets them:
   request still goes on;
 * when this return makes more than `review_after` of the customer's returns in 90 days,
   a person at the shop looks at it first.
-Money: what the accepted units cost her (after discounts), less the restocking fee and,
-when the reason is hers (changed her mind), the return shipping fee; as store credit,
-that plus the bonus. An exchange keeps the sale, so no restocking fee is taken from it.
+Money: what the accepted units cost her (after discounts), less, when the reason is hers
+(she changed her mind, it does not fit), the restocking fee and the return shipping fee;
+as store credit, that plus the bonus. The shop's mistake (damaged, wrong item) costs her
+nothing, and neither does an exchange, which keeps the sale.
 """
 
 from dataclasses import dataclass, field
@@ -214,11 +215,9 @@ def evaluate(policy: Policy, items: list[Item], request: Request, when: Circumst
     reason = policy.reason(request.reason)
     verdict = _money(policy, reason, request.resolution, lines)
     verdict.last_day, verdict.reasons = last_day, explained
+    # The pages and emails say in their own words what a review means for her.
     if policy.review_after is not None and when.earlier_returns + 1 > policy.review_after:
         verdict.decision = Decision.REVIEW
-        verdict.reasons.append(
-            _("Someone at the shop looks at this return first; you will hear from us soon.")
-        )
     return verdict
 
 
@@ -250,14 +249,20 @@ def _refusals(policy: Policy, request: Request, when: Circumstances, last_day: d
     return refusals
 
 
-def _judge_line(policy: Policy, item: Item, asked: int) -> LineVerdict:
+def never_returnable(policy: Policy, item: Item) -> str:
+    """Why this item can never come back (final sale, hygiene, the product says so), or ""."""
     excluded = next((e for e in policy.exclusions if e.covers(item)), None)
     if excluded is not None:
-        return LineVerdict(
-            item, asked, 0, _("%(rule)s: it cannot be returned.") % {"rule": excluded.label}
-        )
+        return _("%(rule)s: it cannot be returned.") % {"rule": excluded.label}
     if not item.returnable:
-        return LineVerdict(item, asked, 0, _("this item cannot be returned."))
+        return _("this item cannot be returned.")
+    return ""
+
+
+def _judge_line(policy: Policy, item: Item, asked: int) -> LineVerdict:
+    why = never_returnable(policy, item)
+    if why:
+        return LineVerdict(item, asked, 0, why)
     can = item.returnable_quantity
     if asked <= can:
         return LineVerdict(item, asked, asked)
@@ -277,10 +282,12 @@ def _money(
 ) -> Verdict:
     value = sum((line.item.unit_paid * line.accepted for line in lines), Decimal(0))
     value = value.quantize(CENT, ROUND_HALF_UP)
+    # Fees only when it is her choice, and never on an exchange (it keeps the sale).
+    hers = reason.customer_pays_shipping and resolution is not Resolution.EXCHANGE
     restocking = Decimal(0)
-    if resolution is not Resolution.EXCHANGE:  # an exchange keeps the sale
+    if hers:
         restocking = (value * policy.restocking_fee_percent / 100).quantize(CENT, ROUND_HALF_UP)
-    shipping = policy.return_shipping_fee if reason.customer_pays_shipping else Decimal(0)
+    shipping = policy.return_shipping_fee if hers else Decimal(0)
     net = max(Decimal(0), value - restocking - shipping)
     verdict = Verdict(
         Decision.APPROVED,

@@ -297,7 +297,9 @@ def receive_return(
         if pk not in lines:
             raise ReturnProblem(f"return {ret.number} has no line {pk}")
         if not 0 <= count <= lines[pk].quantity:
-            raise ReturnProblem(f"line {pk}: between 0 and {lines[pk].quantity} came back")
+            raise ReturnProblem(
+                f"{lines[pk].title}: between 0 and {lines[pk].quantity} came back, not {count}"
+            )
     if not any(quantities.values()):
         raise ReturnProblem("nothing came back: cancel or reject the return instead")
     for pk, count in quantities.items():

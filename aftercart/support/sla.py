@@ -7,6 +7,8 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+import holidays
+
 from aftercart.core.models import Shop
 from aftercart.support.hours import (
     OFFICE,
@@ -112,8 +114,10 @@ def save_settings(shop: Shop, data: dict[str, Any]) -> SupportSettings:
         row.opening = _checked_opening(data["opening"])
     if "country" in data:
         country = (data["country"] or "").strip().upper()
-        if country and (len(country) != 2 or not country.isalpha()):
-            raise SettingsProblem("country: a two-letter country code such as NL or BE")
+        if country and country not in holidays.list_supported_countries():
+            raise SettingsProblem(
+                f"country: {country!r} is not a country whose public holidays we know (NL, BE, DE, …)"
+            )
         row.country = country
     if "closed_days" in data:
         days = []

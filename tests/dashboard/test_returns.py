@@ -198,3 +198,15 @@ def test_her_customer_page_shows_store_credit_and_returns(shop, order, staff_cli
     html = staff_client.get(f"/shops/{shop.slug}/customers/{order.customer_id}/").content.decode()
     assert "Store credit" in html and "€ 20,00" in html  # the shop writes Dutch amounts
     assert "Return R1001-1" in html
+
+
+def test_dutch_amounts_are_read_and_the_tabs_speak_dutch(shop, staff_client):
+    form = {**FORM, "restocking_fee_percent": "10,00", "return_shipping_fee": "4,95"}
+    assert staff_client.post(url(shop, "policy/"), form).status_code == 302
+    row = stored_policy(shop)
+    assert (row.restocking_fee_percent, row.return_shipping_fee) == (
+        Decimal("10.00"),
+        Decimal("4.95"),
+    )
+    html = staff_client.get(url(shop), HTTP_ACCEPT_LANGUAGE="nl").content.decode()
+    assert "Goed te keuren" in html and "To approve" not in html

@@ -149,3 +149,12 @@ def test_another_shops_member_sees_no_ticket(shop, other_shop, client):
     client.force_login(make_user("bert", shops=[other_shop]))
     assert client.get(url(shop, f"{ticket.pk}/")).status_code == 404
     assert client.get(f"/shops/{other_shop.slug}/tickets/{ticket.pk}/").status_code == 404
+
+
+def test_a_country_whose_holidays_we_do_not_know_is_refused(shop, staff_client):
+    form = {"action": "hours", "day-mon": "09:00-17:00", "country": "XX"}
+    response = staff_client.post(url(shop, "settings/"), form)
+    assert response.status_code == 400
+    assert "country: &#x27;XX&#x27; is not a country whose public holidays we know" in (
+        response.content.decode()
+    )

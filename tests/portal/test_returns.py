@@ -72,7 +72,9 @@ def check(client, form_url, order, reason="changed_mind", resolution="refund", *
 
 
 def confirm_fields(html: str) -> dict:
-    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
+    """The hidden fields of the confirmation form (the page's other form goes back)."""
+    form = re.search(r"<form[^>]*multipart.*?</form>", html, re.S).group(0)
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form))
 
 
 def test_from_the_order_page_to_the_label(client, shop, order, inbox):
@@ -122,7 +124,10 @@ def test_a_reason_that_needs_a_photo_asks_for_one_and_keeps_it(client, shop, ord
     fields = confirm_fields(html)
     without = client.post(form_url, fields)
     assert without.status_code == 400
-    assert "Please add a photo that shows the problem." in without.content.decode()
+    again = without.content.decode()
+    # Back on the page that asks for the photo, not at the start.
+    assert "Please add a photo that shows the problem." in again
+    assert 'name="photos"' in again
 
     photo = io.BytesIO()
     Image.new("RGB", (800, 600), "blue").save(photo, "PNG")
@@ -263,3 +268,34 @@ def test_she_can_exchange_for_another_size_she_picks(client, shop):
     kept = ReturnRequest.objects.get().lines.get()
     assert (kept.exchange_variant, kept.exchange_variant_title) == ("v-l", "L")
     assert "→ L" in client.get(done["Location"]).content.decode()
+
+
+def test_changing_something_keeps_what_she_chose(client, shop, order):
+    form_url = start(client, order)
+    html = check(client, form_url, order, L1=1, L2=1).content.decode()
+    edit = re.search(r'<form method="post">(.*?)</form>', html.split("multipart", 1)[1], re.S)
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', edit.group(1)))
+    assert fields["step"] == "edit"
+    again = client.post(form_url, fields).content.decode()
+    ids = lines_of(order)
+    assert re.search(rf'name="qty-{ids["L1"]}".*?<option value="1" selected>', again, re.S)
+    assert 'value="changed_mind" checked' in again
+
+
+def test_what_can_never_come_back_is_shown_but_not_offered(client, shop):
+    from decimal import Decimal
+
+    from aftercart.orders.records import LineData
+
+    save_policy(shop, {"exclusions": [{"label": "Hygiene", "products": ["EARRINGS"]}]})
+    lines = [
+        LineData(
+            external_id="E1", title="Earrings", sku="EARRINGS", quantity=1, unit_price=Decimal("15")
+        ),
+        LineData(external_id="S1", title="Scarf", quantity=1, unit_price=Decimal("25")),
+    ]
+    order = record_order(shop, order_data(number="3003", lines=lines)).order
+    html = client.get(start(client, order)).content.decode()
+    earrings = order.lines.get(external_id="E1")
+    assert "Hygiene: it cannot be returned." in html
+    assert re.search(rf'name="qty-{earrings.pk}" disabled', html)

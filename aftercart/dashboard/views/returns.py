@@ -8,6 +8,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from aftercart.dashboard.access import page, shop_page
@@ -18,17 +19,17 @@ from aftercart.returns.policies import PolicyProblem, policy_for, save_policy, s
 
 # The queue's tabs: what an agent has to do next, in the order it comes.
 VIEWS = {
-    "review": (_("To approve"), [ReturnRequest.Status.REQUESTED]),
+    "review": (gettext_lazy("To approve"), [ReturnRequest.Status.REQUESTED]),
     "coming": (
-        _("On their way"),
+        gettext_lazy("On their way"),
         [ReturnRequest.Status.APPROVED, ReturnRequest.Status.IN_TRANSIT],
     ),
     "settle": (
-        _("To settle"),
+        gettext_lazy("To settle"),
         [ReturnRequest.Status.RECEIVED, ReturnRequest.Status.INSPECTED],
     ),
     "done": (
-        _("Done"),
+        gettext_lazy("Done"),
         [
             ReturnRequest.Status.COMPLETED,
             ReturnRequest.Status.REJECTED,
@@ -56,6 +57,8 @@ def return_list(request, shop):
         (key, label, sum(counts.get(s, 0) for s in statuses))
         for key, (label, statuses) in VIEWS.items()
     ]
+    shown = paginate(request, returns.prefetch_related("lines"))
+    _name_reasons(shop, shown)
     return page(
         request,
         "dashboard/returns/list.html",
@@ -63,7 +66,7 @@ def return_list(request, shop):
             "view": view,
             "tabs": tabs,
             "search": search,
-            "returns": paginate(request, returns.prefetch_related("lines")),
+            "returns": shown,
             "to_do_by_hand": Settlement.objects.filter(
                 shop=shop, status__in=[Settlement.Status.MANUAL, Settlement.Status.FAILED]
             ).count(),
@@ -90,7 +93,9 @@ def return_bulk(request, shop):
         except services.ReturnProblem as problem:
             problems.append(str(problem))
     if done:
-        flash.success(request, _("%(n)d returns updated.") % {"n": done})
+        flash.success(
+            request, ngettext("%(n)d return updated.", "%(n)d returns updated.", done) % {"n": done}
+        )
     for problem in problems:
         flash.error(request, problem)
     return redirect(
@@ -104,7 +109,15 @@ def _return(shop, pk: int) -> ReturnRequest:
     ret = queries.return_detail(shop, pk)
     if ret is None:
         raise Http404
+    _name_reasons(shop, [ret])
     return ret
+
+
+def _name_reasons(shop, returns) -> None:
+    """Each return's reason in the dashboard's language (she may have read it in hers)."""
+    words = {reason.code: str(reason.label) for reason in policy_for(shop).reasons}
+    for ret in returns:
+        ret.reason_shown = words.get(ret.reason, ret.reason_label)
 
 
 @shop_page
@@ -117,7 +130,7 @@ def return_page(request, shop, pk: int):
         {
             "ret": ret,
             "lines": lines,
-            "settlements": list(ret.settlements.all()),
+            "settlements": _settlements_shown(ret, lines),
             "photos": list(ret.photos.values_list("pk", "width", "height")),
             "to_settle": [
                 (line, line.received_quantity - line.refunded_quantity) for line in lines
@@ -130,6 +143,22 @@ def return_page(request, shop, pk: int):
             else [],
         },
     )
+
+
+def _settlements_shown(ret, lines) -> list:
+    """Each settlement with its items by name (it keeps the store's line ids)."""
+    titles = {line.line_external_id: line.title for line in lines}
+    shown = list(ret.settlements.all())
+    for settlement in shown:
+        settlement.shown = [
+            (
+                item["quantity"],
+                titles.get(item["line"], item["line"])
+                + (f" → {item['variant_title']}" if item.get("variant_title") else ""),
+            )
+            for item in settlement.items
+        ]
+    return shown
 
 
 @shop_page

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.http import Http404
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from aftercart.dashboard.access import page, shop_page
@@ -15,11 +16,11 @@ from aftercart.support import queries, replies, services, sla
 from aftercart.support.models import SavedReply, Ticket
 
 VIEWS = {
-    "open": _("To answer"),
-    "overdue": _("Overdue"),
-    "mine": _("Mine"),
-    "waiting": _("Waiting on the customer"),
-    "resolved": _("Resolved"),
+    "open": gettext_lazy("To answer"),
+    "overdue": gettext_lazy("Overdue"),
+    "mine": gettext_lazy("Mine"),
+    "waiting": gettext_lazy("Waiting on the customer"),
+    "resolved": gettext_lazy("Resolved"),
 }
 
 
