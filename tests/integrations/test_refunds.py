@@ -329,3 +329,18 @@ def test_another_settlements_refund_is_not_taken_for_this_one(shop, refund_store
     settlement.refresh_from_db()
     assert settlement.external_id != "5"
     assert len(store.refunds) == 2
+
+
+def test_a_sender_out_of_time_stops_instead_of_waiting(shop):
+    import time as clock
+
+    from aftercart.integrations.sync.client import SyncError
+
+    slept = []
+    client = StoreClient(
+        "http://127.0.0.1:9", name="Shopify", sleep=slept.append, deadline=clock.monotonic() + 5
+    )
+    client.wait(1.0, "HTTP 429")  # within its time: waits
+    with pytest.raises(SyncError, match="out of time for this attempt"):
+        client.wait(30.0, "HTTP 429")  # would end after its claim's budget: gives up
+    assert slept == [1.0]
