@@ -8,6 +8,7 @@ import os
 import shutil
 import socket
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,18 @@ def _empty_cache():
 
 
 @pytest.fixture(autouse=True)
+def _language_of_its_own():
+    # A request activates its language (LocaleMiddleware) and Django leaves it active in
+    # the thread: the next test must not start in it.
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def _forget_cached_catalogue():
     # Shop and product ids come round again between tests; a remembered id would point at
     # a row another test made (and rolled back).
@@ -63,6 +76,16 @@ def _forget_cached_webhook_targets():
     services._secrets.clear()
     flows._cache.clear()
     flows._definitions.clear()
+
+
+@pytest.fixture
+def after_delivery():
+    """Fifteen days after the returns tests' orders were delivered (tests/returns/conftest.py
+    order_data): inside their return window, with the clock moving on from there."""
+    import time_machine
+
+    with time_machine.travel(datetime(2026, 11, 20, 12, tzinfo=UTC)):
+        yield
 
 
 @pytest.fixture

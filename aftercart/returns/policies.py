@@ -26,6 +26,19 @@ REASON_KEYS = {
 EXCLUSION_KEYS = {"label", "products", "categories", "tags"}
 
 
+# What a policy is written as: plain fields, and the two lists (JSON in the dashboard).
+FIELDS = (
+    "window_days",
+    "restocking_fee_percent",
+    "store_credit_bonus_percent",
+    "return_shipping_fee",
+    "review_after",
+    "return_address",
+    "instructions",
+)
+LISTS = ("reasons", "exclusions")
+
+
 class PolicyProblem(ValueError):
     """A policy that cannot be saved; the message says which field and why."""
 
@@ -92,18 +105,7 @@ def _exclusion(raw: dict) -> Exclusion:
 def save_policy(shop: Shop, data: dict[str, Any]) -> ReturnPolicy:
     """Check everything first, then save: a policy with one bad field changes nothing."""
     row = stored_policy(shop)
-    known = {
-        "window_days",
-        "reasons",
-        "exclusions",
-        "restocking_fee_percent",
-        "store_credit_bonus_percent",
-        "return_shipping_fee",
-        "review_after",
-        "return_address",
-        "instructions",
-    }
-    unknown = sorted(set(data) - known)
+    unknown = sorted(set(data) - set(FIELDS) - set(LISTS))
     if unknown:
         raise PolicyProblem(f"{unknown[0]}: not a field of the return policy")
     if "window_days" in data:

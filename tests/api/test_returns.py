@@ -1,37 +1,10 @@
 """Returns through the API: preview, ask, follow, take steps; bad input told exactly."""
 
-import json
-from datetime import UTC, datetime
-
 import pytest
-import time_machine
 
-from aftercart.orders.services import record_order
 from aftercart.returns.models import ReturnRequest
-from tests.returns.conftest import order_data
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _after_delivery():
-    with time_machine.travel(datetime(2026, 11, 20, 12, tzinfo=UTC)):
-        yield
-
-
-@pytest.fixture
-def api(client, shop):
-    record_order(shop, order_data())
-
-    def call(method, path, body=None, key=None):
-        auth = {"HTTP_AUTHORIZATION": f"Bearer {key or shop.api_key}"}
-        if method == "get":
-            return client.get(f"/api/v1{path}", **auth)
-        return client.post(
-            f"/api/v1{path}", json.dumps(body), content_type="application/json", **auth
-        )
-
-    return call
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("after_delivery")]
 
 
 ASK = {

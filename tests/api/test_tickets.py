@@ -1,29 +1,10 @@
 """Tickets through the API."""
 
-import json
-
 import pytest
 
-from aftercart.orders.services import record_order
 from aftercart.support.models import Ticket
-from tests.returns.conftest import order_data
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api(client, shop):
-    record_order(shop, order_data())
-
-    def call(method, path, body=None, key=None):
-        auth = {"HTTP_AUTHORIZATION": f"Bearer {key or shop.api_key}"}
-        if method == "get":
-            return client.get(f"/api/v1{path}", **auth)
-        return client.post(
-            f"/api/v1{path}", json.dumps(body), content_type="application/json", **auth
-        )
-
-    return call
 
 
 def test_open_answer_and_read_a_ticket(api):

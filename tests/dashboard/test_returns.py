@@ -2,11 +2,9 @@
 
 import io
 import json
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-import time_machine
 from PIL import Image
 
 from aftercart.orders.queries import order_detail
@@ -17,13 +15,7 @@ from aftercart.returns.services import ReturnAsk, request_return
 from tests.dashboard.conftest import make_user
 from tests.returns.conftest import lines_of, order_data
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _after_delivery():
-    with time_machine.travel(datetime(2026, 11, 20, 12, tzinfo=UTC)):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("after_delivery")]
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-import time_machine
 
 from aftercart.integrations import intake
 from aftercart.integrations.services import connect_store
@@ -34,18 +33,12 @@ from tests.fixtures.sync.refund_stores import (
 from tests.fixtures.sync.stores import TOKEN, serve
 from tests.returns.conftest import order_data
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("after_delivery")]
 ORDER = "450789469"
 LINES = [
     LineData(external_id="518995019", title="Linen shirt", quantity=2, unit_price=Decimal("30")),
     LineData(external_id="518995020", title="Tea towel", quantity=1, unit_price=Decimal("20")),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _after_delivery():
-    with time_machine.travel(datetime(2026, 11, 20, 12, tzinfo=UTC)):
-        yield
 
 
 @pytest.fixture
@@ -319,15 +312,14 @@ def test_a_variant_of_another_product_is_refused(shop, drafts):
 
 def test_another_settlements_refund_is_not_taken_for_this_one(shop, refund_store, waits):
     store, order = refund_store
-    # A refund the store made for settlement 11 of another return; this settlement is 1.
-    store.refunds.append(
-        {"id": 5, "note": "Aftercart return R9-1 [aftercart:s11]", "transactions": []}
-    )
     settlement = settle_return(shirts_received(shop, order, quantity=1), by="sam")
-    assert settlement.pk < 11
+    # A refund the store made for another settlement whose number starts with this one's
+    # (26 and 261): its note must not be taken for this one's.
+    other = f"[aftercart:s{settlement.pk}1]"
+    store.refunds.append({"id": 5, "note": f"Aftercart return R9-1 {other}", "transactions": []})
     send_settlements.call()
     settlement.refresh_from_db()
-    assert settlement.external_id != "5"
+    assert settlement.status == "done" and settlement.external_id != "5"
     assert len(store.refunds) == 2
 
 

@@ -2,11 +2,9 @@
 
 import io
 import re
-from datetime import UTC, datetime
 
 import pypdfium2
 import pytest
-import time_machine
 from PIL import Image
 
 from aftercart.flows.services import install_default_loop, run_due
@@ -25,13 +23,7 @@ from aftercart.returns.settlements import (
 )
 from tests.returns.conftest import lines_of, order_data
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _fifteen_days_after_delivery():
-    with time_machine.travel(datetime(2026, 11, 20, 12, tzinfo=UTC)):
-        yield
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("after_delivery")]
 
 
 @pytest.fixture

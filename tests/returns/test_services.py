@@ -5,7 +5,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-import time_machine
 from PIL import Image
 
 from aftercart.core import events
@@ -38,13 +37,7 @@ from aftercart.returns.settlements import (
 )
 from tests.returns.conftest import lines_of, order_data
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _fifteen_days_after_delivery():
-    with time_machine.travel(datetime(2026, 11, 20, 12, tzinfo=UTC), tick=False):
-        yield
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("after_delivery")]
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-import time_machine
 from django.db import connection
 
 from aftercart.orders.queries import order_detail
@@ -25,13 +24,7 @@ from aftercart.returns.settlements import (
 )
 from tests.returns.conftest import lines_of, order_data
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _after_delivery():
-    with time_machine.travel(datetime(2026, 11, 20, 12, tzinfo=UTC)):
-        yield
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("after_delivery")]
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from aftercart.dashboard.access import page, shop_page
-from aftercart.dashboard.views.paging import paginate
-from aftercart.returns import insights, queries, services, settlements
+from aftercart.dashboard.views.paging import paginate, period_days
+from aftercart.returns import insights, policies, queries, services, settlements
 from aftercart.returns.models import ReturnPhoto, ReturnRequest, Settlement
 from aftercart.returns.policies import PolicyProblem, policy_for, save_policy, stored_policy
 
@@ -228,20 +228,9 @@ def return_act(request, shop, pk: int):
 def return_policy(request, shop):
     problem, status = "", 200
     if request.method == "POST":
-        data = {
-            name: request.POST.get(name, "")
-            for name in (
-                "window_days",
-                "restocking_fee_percent",
-                "store_credit_bonus_percent",
-                "return_shipping_fee",
-                "review_after",
-                "return_address",
-                "instructions",
-            )
-        }
+        data = {name: request.POST.get(name, "") for name in policies.FIELDS}
         try:
-            for name in ("reasons", "exclusions"):
+            for name in policies.LISTS:
                 text = request.POST.get(name, "").strip()
                 try:
                     data[name] = json.loads(text) if text else []
@@ -277,8 +266,5 @@ def return_policy(request, shop):
 
 @shop_page
 def return_insights(request, shop):
-    days = request.GET.get("days", "90")
-    days = int(days) if days in ("30", "90", "365") else 90
-    return page(
-        request, "dashboard/returns/insights.html", {"summary": insights.summary(shop, days)}
-    )
+    summary = insights.summary(shop, period_days(request))
+    return page(request, "dashboard/returns/insights.html", {"summary": summary})

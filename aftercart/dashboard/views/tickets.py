@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from aftercart.dashboard.access import page, shop_page
-from aftercart.dashboard.views.paging import paginate
+from aftercart.dashboard.views.paging import paginate, period_days
 from aftercart.returns.queries import find_returns
 from aftercart.support import queries, replies, services, sla
 from aftercart.support.models import SavedReply, Ticket
@@ -197,6 +197,5 @@ def support_settings(request, shop):
 
 @shop_page
 def support_figures(request, shop):
-    days = request.GET.get("days", "90")
-    days = int(days) if days in ("30", "90", "365") else 90
-    return page(request, "dashboard/tickets/figures.html", {"figures": queries.csat(shop, days)})
+    figures = queries.csat(shop, period_days(request))
+    return page(request, "dashboard/tickets/figures.html", {"figures": figures})
