@@ -218,6 +218,28 @@ def cmd_delivery(args) -> int:
         raise CliError(str(exc)) from None
 
 
+def cmd_mail(args) -> int:
+    """An email piped in by the mail server (Postfix: "|aftercart mail SHOP"), to a ticket."""
+    from aftercart.support.inbound import UnreadableEmail, read_email
+    from aftercart.support.services import TicketProblem, receive_email
+
+    shop = _shop(args.shop)
+    raw = sys.stdin.buffer.read()
+    try:
+        ticket, opened = receive_email(shop, read_email(raw))
+    except (UnreadableEmail, TicketProblem) as problem:
+        return _fail(str(problem))  # the mail server bounces it: it will not read better later
+    except Exception as problem:  # noqa: BLE001  the database away, say: nothing is lost
+        print(f"aftercart: try again later: {problem}", file=sys.stderr)
+        return TRY_AGAIN
+    print(f"{'Opened' if opened else 'Added to'} ticket #{ticket.number}")
+    return 0
+
+
+# sysexits.h EX_TEMPFAIL: a mail server keeps the message and delivers it again later.
+TRY_AGAIN = 75
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="aftercart",
@@ -351,6 +373,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true", help="Print the report as JSON")
     c.add_argument("--shop", help=shop_help)
     s.set_defaults(func=cmd_flows)
+
+    s = sub.add_parser(
+        "mail",
+        help="Take one email from standard input into customer care (a mail server's pipe)",
+    )
+    s.add_argument("shop", help="The shop's slug")
+    s.set_defaults(func=cmd_mail)
 
     s = sub.add_parser("delivery", help="Learn and backtest the shop's delivery windows")
     dl = s.add_subparsers(dest="delivery_cmd", required=True, metavar="ACTION")

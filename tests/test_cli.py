@@ -27,6 +27,7 @@ def test_help_explains_each_command(capsys):
         "shop",
         "sync",
         "customer",
+        "mail",
     ):
         assert command in out
 
@@ -102,3 +103,24 @@ def test_customer_export_and_erase(shop, shopify, drain, capsys):
     assert main(["customer", "erase", "JON@example.com", "--shop", shop.slug, "--yes"]) == 0
     assert not Customer.objects.filter(email="jon@example.com").exists()
     assert ErasureRecord.objects.get().requested_by == "cli"
+
+
+@pytest.mark.django_db
+def test_mail_piped_in_becomes_a_ticket(shop, monkeypatch, capsys):
+    import io
+
+    from aftercart.support.models import Ticket
+
+    raw = (
+        b"From: Anne <anne@example.com>\r\nTo: help@roastery.example\r\n"
+        b"Subject: Grinder question\r\nMessage-ID: <q1@mail.example>\r\n\r\n"
+        b"Which burrs fit?\r\n"
+    )
+    for expected in ("Opened ticket #1001", "Added to ticket #1001"):  # twice: kept once
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(raw)))
+        assert main(["mail", shop.slug]) == 0
+        assert expected in capsys.readouterr().out
+    assert Ticket.objects.get().messages.count() == 1
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"Subject: no sender\r\n\r\nx")))
+    assert main(["mail", shop.slug]) == 2  # a mail server bounces it
+    assert "the email has no From address" in capsys.readouterr().err
