@@ -7,6 +7,7 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self) -> None:
         from aftercart.integrations import (
+            inbound_mail,  # noqa: F401  takes email providers' inbound mail into customer care
             privacy,  # noqa: F401  registers the data holder
             settlements,  # noqa: F401  sends return refunds to the store
             tasks,  # noqa: F401  registers periodic jobs

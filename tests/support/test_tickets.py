@@ -297,3 +297,43 @@ def test_christmas_is_not_counted(shop, order):
     with time_machine.travel(datetime(2026, 12, 24, 16, 0, tzinfo=AMS), tick=False):
         ticket = _ticket_by_email(shop)
     assert ticket.first_response_due == datetime(2026, 12, 28, 12, 0, tzinfo=AMS)
+
+
+def test_a_reply_through_the_email_providers_inbound_webhook_joins_its_ticket(
+    client, shop, order, inbox, settings
+):
+    import base64 as b64
+    import json
+
+    settings.ANYMAIL = {**settings.ANYMAIL, "WEBHOOK_SECRET": "esp:test-webhook-secret"}
+    with time_machine.travel(FRIDAY, tick=False):
+        ask_on_the_order_page(client, order)
+        send_due()
+    ack = Message.objects.get(kind="ticket_acknowledgement")
+    postmark = {  # Postmark's inbound document, as it posts it
+        "FromFull": {"Email": "anne@example.com", "Name": "Anne"},
+        "ToFull": [{"Email": "help@roastery.example", "Name": ""}],
+        "CcFull": [],
+        "BccFull": [],
+        "OriginalRecipient": "help@roastery.example",
+        "Subject": "Re: We have your message [#1001]",
+        "MessageID": "73e6d360-66eb-11e1-8e72-a8904824019b",
+        "Date": "Fri, 20 Nov 2026 17:00:00 +0100",
+        "TextBody": "And the box was wet.\n\nOn Fri, De Roasterij wrote:\n> We have your message",
+        "HtmlBody": "",
+        "Headers": [
+            {"Name": "Message-ID", "Value": "<wet-box@mail.example>"},
+            {"Name": "In-Reply-To", "Value": ack.message_id},
+        ],
+        "Attachments": [],
+    }
+    auth = "Basic " + b64.b64encode(b"esp:test-webhook-secret").decode()
+    response = client.post(
+        "/esp/postmark/inbound/",
+        json.dumps(postmark),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=auth,
+    )
+    assert response.status_code == 200
+    ticket = Ticket.objects.get()
+    assert list(ticket.messages.values_list("body", flat=True))[-1] == "And the box was wet."
