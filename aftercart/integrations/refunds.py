@@ -15,6 +15,7 @@ WooCommerce (REST API v3, orders/{id}/refunds): the amount, the reason and the l
 api_refund so the payment gateway pays it back.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -208,6 +209,11 @@ class ExchangeOrder:
     shipping_address: dict
     marker: str
     note: str
+    draft_id: str = ""  # made by an earlier try
+    remember: Callable[[str], None] = lambda draft_id: None  # keeps a draft's id at once
+
+
+DRAFT_PAGES = 40  # 10,000 draft orders looked through for ours, at the most
 
 
 def shopify_exchange(client: StoreClient, exchange: ExchangeOrder) -> str:
@@ -216,10 +222,21 @@ def shopify_exchange(client: StoreClient, exchange: ExchangeOrder) -> str:
     base = f"{SHOPIFY_API}/draft_orders"
 
     def find() -> str:
-        listed = client.json(client.request("GET", f"{base}.json", params={"limit": 250}))
-        for draft in listed.get("draft_orders", []):
-            if exchange.marker in (draft.get("note") or ""):
-                return _completed(client, base, draft)
+        if exchange.draft_id:  # made by an earlier try: finish that one
+            draft = client.json(client.request("GET", f"{base}/{exchange.draft_id}.json"))
+            return _completed(client, base, draft["draft_order"])
+        since = 0  # oldest first: every page, not only the first 250
+        for _page in range(DRAFT_PAGES):
+            listed = client.json(
+                client.request("GET", f"{base}.json", params={"limit": 250, "since_id": since})
+            ).get("draft_orders", [])
+            for draft in listed:
+                if exchange.marker in (draft.get("note") or ""):
+                    exchange.remember(str(draft["id"]))
+                    return _completed(client, base, draft)
+            if len(listed) < 250:
+                return ""
+            since = listed[-1]["id"]
         return ""
 
     def create() -> str:
@@ -246,7 +263,9 @@ def shopify_exchange(client: StoreClient, exchange: ExchangeOrder) -> str:
         response = _post_once(client, f"{base}.json", body)
         if response is None:
             return ""
-        return _completed(client, base, client.json(response)["draft_order"])
+        draft = client.json(response)["draft_order"]
+        exchange.remember(str(draft["id"]))
+        return _completed(client, base, draft)
 
     return _create_looking_first(client, create, find)
 

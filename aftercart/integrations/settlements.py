@@ -142,6 +142,8 @@ def _send(client: StoreClient, platform: str, settlement: Settlement) -> str:
                 shipping_address={k: v for k, v in address.items() if v},
                 marker=marker,
                 note=note,
+                draft_id=settlement.store_ref,
+                remember=lambda ref: returns.remember_store_ref(settlement, ref),
             ),
         )
     return SENDERS[platform](

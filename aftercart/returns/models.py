@@ -184,6 +184,9 @@ class Settlement(models.Model):
     items = models.JSONField(default=list)  # [{"line": external id, "quantity": n}]
     refund_shipping = models.BooleanField(default=False)  # the return shipping fee not taken
     external_id = models.CharField(max_length=100, blank=True)  # the store's refund or order id
+    # What the store made on the way to it (a Shopify draft order), kept the moment it is
+    # made: a try after a lost answer finishes that one instead of making another.
+    store_ref = models.CharField(max_length=100, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     # A pending one waits until then after the store could not be reached; a sending one
     # was claimed then (a worker that died mid-call leaves it; it is looked at again).

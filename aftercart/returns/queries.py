@@ -182,24 +182,34 @@ def counts_by_status(shop: Shop) -> dict[str, int]:
 
 
 def exchange_options(order: Order) -> dict[int, list[tuple[str, str]]]:
-    """Per order line, the other variants of its product we know of (the store's id, name):
-    what she can exchange it for without writing it out."""
+    """Per order line, the other variants of its product we know of (the store's id, name)
+    that cost no more than she paid for it: what she can exchange it for without writing it
+    out. A dearer one is for an agent to arrange (the difference to pay)."""
     from aftercart.orders.models import Variant
 
     lines = [ln for ln in order.lines.all() if ln.product_id]
     if not lines:
         return {}
-    variants: dict[int, list[tuple[str, str]]] = {}
+    variants: dict[int, list[tuple[str, str, Decimal]]] = {}
     for variant in Variant.objects.filter(
         shop_id=order.shop_id, product_id__in={ln.product_id for ln in lines}
     ).order_by("title", "id"):
         variants.setdefault(variant.product_id, []).append(
-            (variant.external_id, variant.title or variant.sku or variant.external_id)
+            (
+                variant.external_id,
+                variant.title or variant.sku or variant.external_id,
+                variant.price,
+            )
         )
     options = {}
     for line in lines:
         own = line.variant.external_id if line.variant_id and line.variant else ""
-        others = [(ext, title) for ext, title in variants.get(line.product_id, []) if ext != own]
+        paid = line.total / line.quantity if line.quantity else Decimal(0)
+        others = [
+            (ext, title)
+            for ext, title, price in variants.get(line.product_id, [])
+            if ext != own and price <= paid
+        ]
         if others:
             options[line.pk] = others
     return options

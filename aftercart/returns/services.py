@@ -235,7 +235,9 @@ def _step(ret: ReturnRequest, type_: str, key: str, at: datetime, by: str, **mor
 
 
 def _locked(ret: ReturnRequest, allowed: set[str], doing: str) -> ReturnRequest:
-    fresh = ReturnRequest.objects.select_for_update().select_related("order").get(pk=ret.pk)
+    fresh = (
+        ReturnRequest.objects.select_for_update(of=("self",)).select_related("order").get(pk=ret.pk)
+    )
     if fresh.status not in allowed:
         raise ReturnProblem(
             f"return {fresh.number} is {fresh.get_status_display().lower()}: it cannot be {doing}"

@@ -173,7 +173,7 @@ def _credit(ret: ReturnRequest, settlement: Settlement) -> None:
 def _lock(settlement: Settlement) -> tuple[ReturnRequest, Settlement]:
     """The return, then the settlement, locked: the one order every change takes them in."""
     ret = (
-        ReturnRequest.objects.select_for_update()
+        ReturnRequest.objects.select_for_update(of=("self",))
         .select_related("order", "shop")
         .get(pk=settlement.request_id)
     )
@@ -190,6 +190,10 @@ def settlement_done(
         ret, settlement = _lock(settlement)
         if settlement.status == Settlement.Status.DONE:
             return settlement
+        if claimed_at is not None and settlement.status == Settlement.Status.FAILED:
+            # The store did it after all (a claim that outlived its budget, answered late):
+            # its units, freed by the failure, are held again before it is done.
+            _hold_again(ret, settlement)
         if claimed_at is None:
             if settlement.status != Settlement.Status.MANUAL:
                 raise ReturnProblem(_not_by_hand(settlement))
@@ -204,6 +208,13 @@ def settlement_done(
                 )
         _finish(ret, settlement, external_id=external_id.strip(), by=by)
     return settlement
+
+
+def _hold_again(ret: ReturnRequest, settlement: Settlement) -> None:
+    for item in settlement.items:
+        ReturnLine.objects.filter(request=ret, line_external_id=item["line"]).update(
+            refunded_quantity=F("refunded_quantity") + item["quantity"]
+        )
 
 
 def _not_by_hand(settlement: Settlement) -> str:
@@ -289,6 +300,13 @@ def settlement_later(settlement: Settlement, *, error: str, claimed_at=None) -> 
             )
         settlement.save(update_fields=["status", "attempts", "error", "next_attempt_at"])
     return settlement
+
+
+def remember_store_ref(settlement: Settlement, ref: str) -> None:
+    """What the store made for it so far (a draft order's id), kept at once, outside the
+    sender's work: a later try must find it even if this one dies right after."""
+    Settlement.objects.filter(pk=settlement.pk).update(store_ref=ref[:100])
+    settlement.store_ref = ref[:100]
 
 
 def settlement_by_hand(settlement: Settlement, *, error: str, claimed_at=None) -> Settlement:

@@ -260,7 +260,7 @@ def add_customer_message(
         created_at=now,
     )
     ticket.last_message_at = now
-    if reopens and ticket.status in (Status.WAITING, Status.RESOLVED):
+    if reopens and ticket.status in (Status.WAITING, Status.RESOLVED, Status.CLOSED):
         _reopen(ticket, now)
     ticket.save()
     publish("ticket.customer_replied", ticket.shop_id, **_ids(ticket))
@@ -288,7 +288,7 @@ def reply(ticket: Ticket, body: str, *, agent, resolve: bool = False) -> TicketM
     waits on her (or is resolved, when the agent says this settles it)."""
     if not body.strip():
         raise TicketProblem("reply: write something to send")
-    ticket = Ticket.objects.select_for_update().select_related("shop").get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("shop").get(pk=ticket.pk)
     if ticket.status == Status.CLOSED:
         raise TicketProblem(f"ticket #{ticket.number} is closed: open it again first")
     now = timezone.now()
@@ -326,6 +326,8 @@ def reply(ticket: Ticket, body: str, *, agent, resolve: bool = False) -> TicketM
     if ticket.assignee_id is None and getattr(agent, "pk", None):
         ticket.assignee = agent
     ticket.last_message_at = now
+    if ticket.status == Status.RESOLVED:  # a follow-up after it was settled: a new clock
+        _reopen(ticket, now)
     if resolve:
         _resolve(ticket, now)
     elif ticket.status != Status.WAITING:  # a second reply: she has waited since the first
@@ -385,7 +387,7 @@ def _resolve(ticket: Ticket, now: datetime) -> None:
 @transaction.atomic
 def set_status(ticket: Ticket, status: str, *, agent) -> Ticket:
     """Resolve (she is asked to rate the answer), close, or open again."""
-    ticket = Ticket.objects.select_for_update().select_related("shop").get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("shop").get(pk=ticket.pk)
     now = timezone.now()
     if status == Status.RESOLVED:
         if ticket.status in (Status.RESOLVED, Status.CLOSED):
@@ -408,7 +410,7 @@ def set_status(ticket: Ticket, status: str, *, agent) -> Ticket:
 @transaction.atomic
 def change(ticket: Ticket, *, category: str = "", priority: str = "", assignee=False) -> Ticket:
     """Category, priority (its clocks are counted again from when it came in) or who has it."""
-    ticket = Ticket.objects.select_for_update().select_related("shop").get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("shop").get(pk=ticket.pk)
     if category:
         if category not in Ticket.Category.values:
             raise TicketProblem(f"category: one of {', '.join(Ticket.Category.values)}")

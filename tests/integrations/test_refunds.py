@@ -219,7 +219,7 @@ SHIRTS = [
 
 @pytest.fixture
 def drafts(shop):
-    with serve(ShopifyDraftOrders()) as store:
+    with serve(ShopifyDraftOrders(others=300)) as store:  # ours is not on the first page
         connect_store(
             shop, "shopify", webhook_secret=SHOPIFY_SECRET, store_url=store.url, access_token=TOKEN
         )
@@ -278,7 +278,7 @@ def test_an_exchange_becomes_a_free_order_of_the_chosen_variant(shop, drafts, wa
 
     assert send_settlements.call() == {"sent": 1, "failed": 0, "later": 0}
 
-    [draft] = drafts.drafts  # the lost answer was looked up, not sent again
+    [draft] = drafts.ours()  # the lost answer was looked up, not sent again
     assert draft["line_items"] == [{"variant_id": 808950811, "quantity": 1}]
     assert draft["applied_discount"]["value"] == "100.0"
     assert draft["shipping_address"]["address1"] == "Oudegracht 1"
@@ -336,3 +336,62 @@ def test_a_sender_out_of_time_stops_instead_of_waiting(shop):
     with pytest.raises(SyncError, match="out of time for this attempt"):
         client.wait(30.0, "HTTP 429")  # would end after its claim's budget: gives up
     assert slept == [1.0]
+
+
+def test_a_completed_draft_whose_answer_was_lost_is_not_made_again(shop, drafts, waits):
+    order = shirt_in_m_and_l(shop)
+    drafts.faults = ["502-after-completing"]  # completed in Shopify; the answer lost
+    settle_return(exchange_for_l(shop, order), by="sam")
+    assert send_settlements.call() == {"sent": 0, "failed": 0, "later": 1}
+    settlement = Settlement.objects.get()
+    [draft] = drafts.ours()
+    assert settlement.store_ref == str(draft["id"]) and draft["order_id"]
+
+    Settlement.objects.filter(pk=settlement.pk).update(next_attempt_at=None)
+    assert send_settlements.call() == {"sent": 1, "failed": 0, "later": 0}
+    assert len(drafts.ours()) == 1  # one free order, not two
+    settlement.refresh_from_db()
+    assert settlement.external_id == str(draft["order_id"])
+
+
+def test_a_dearer_variant_is_not_offered_for_an_exchange(shop, drafts):
+    dear = [
+        LineData(
+            external_id="2",
+            title="Linen shirt",
+            variant_title="Gift box of 3",
+            quantity=1,
+            unit_price=Decimal("90"),
+            product_external_id="632910392",
+            variant_external_id="808950899",
+        )
+    ]
+    record_order(shop, order_data(number="901", external_id="901", source="shopify", lines=dear))
+    order = shirt_in_m_and_l(shop)
+    line = order.lines.get()
+    from aftercart.orders.queries import order_with_items
+    from aftercart.returns.queries import exchange_options
+
+    assert exchange_options(order_with_items(shop, order.pk)) == {line.pk: [("808950811", "L")]}
+    ask = ReturnAsk(
+        {line.pk: 1},
+        "does_not_fit",
+        resolution="exchange",
+        exchange_variants={line.pk: "808950899"},
+    )
+    with pytest.raises(ReturnProblem, match="'808950899' is not a variant of it"):
+        request_return(shop, order, ask, source="portal")
+
+
+def test_a_send_that_would_outlast_its_budget_is_tried_again_later(shop, refund_store, monkeypatch):
+    from datetime import timedelta
+
+    from aftercart.returns import settlements
+
+    store, order = refund_store
+    store.faults = ["429-long"]
+    monkeypatch.setattr(settlements, "SEND_BUDGET", timedelta(seconds=5))
+    settle_return(shirts_received(shop, order), by="sam")
+    assert send_settlements.call() == {"sent": 0, "failed": 0, "later": 1}
+    assert "out of time" in Settlement.objects.get().error
+    assert not store.refunds

@@ -197,3 +197,17 @@ def test_two_requests_for_the_same_items_at_once_get_them_once(shop, order):
         thread.join()
     assert sorted(results) == ["R1001-1", "ReturnRefused"]
     assert ReturnRequest.objects.count() == 1
+
+
+def test_the_stores_late_yes_after_a_failure_holds_the_items_again(shop, order):
+    ret = received(shop, order, L1=2)
+    claimed = to_store(settle_return(ret, by="sam"))
+    # Another worker took it over and was refused: the units were freed.
+    settlement_failed(claimed, error="refused")
+    assert ret.lines.get().refunded_quantity == 0
+    # Then the first worker's refund turns out to have gone through.
+    settlement_done(claimed, by="shopify", external_id="929", claimed_at=claimed.claimed_at)
+    assert ret.lines.get().refunded_quantity == 2
+    ret.refresh_from_db()
+    assert ret.status == "completed"
+    assert order_detail(shop, pk=order.pk).refunded == Decimal("60.00")

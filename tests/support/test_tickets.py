@@ -337,3 +337,31 @@ def test_a_reply_through_the_email_providers_inbound_webhook_joins_its_ticket(
     assert response.status_code == 200
     ticket = Ticket.objects.get()
     assert list(ticket.messages.values_list("body", flat=True))[-1] == "And the box was wet."
+
+
+def test_a_follow_up_on_a_resolved_ticket_starts_a_clock_of_its_own(shop, order):
+    from aftercart.support.services import add_customer_message
+
+    with time_machine.travel(FRIDAY, tick=False):
+        ticket = _ticket_by_email(shop)
+        reply(ticket, "Sorted!", agent="Sam", resolve=True)
+    with time_machine.travel(datetime(2026, 11, 30, 10, 0, tzinfo=AMS), tick=False):
+        reply(ticket, "Did the new one arrive?", agent="Sam")  # the agent checks in
+    with time_machine.travel(datetime(2026, 11, 30, 11, 0, tzinfo=AMS), tick=False):
+        add_customer_message(ticket, "Not yet", author="anne@example.com")
+    ticket.refresh_from_db()
+    assert ticket.status == "open" and ticket.resolved_at is None
+    # 16 business hours from Monday 30th 10:00, less nothing: she answered within the hour,
+    # which counts as a pause of one hour.
+    assert ticket.resolution_due == datetime(2026, 12, 2, 11, 0, tzinfo=AMS)
+
+
+def test_her_message_opens_a_closed_ticket_again(shop, order):
+    from aftercart.support.services import add_customer_message
+
+    with time_machine.travel(FRIDAY, tick=False):
+        ticket = _ticket_by_email(shop)
+        set_status(ticket, "closed", agent="Sam")
+        add_customer_message(ticket, "One more thing", author="anne@example.com")
+    ticket.refresh_from_db()
+    assert ticket.status == "open" and ticket.closed_at is None
