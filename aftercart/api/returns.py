@@ -12,10 +12,11 @@ from ninja.errors import HttpError
 from ninja.pagination import PageNumberPagination, paginate
 
 from aftercart.orders import queries as order_queries
-from aftercart.returns import queries, services, settlements
+from aftercart.returns import queries, services
 from aftercart.returns.links import label_url, return_url
 from aftercart.returns.photos import PhotoProblem
 from aftercart.returns.policy import RequestProblem
+from aftercart.returns.steps import take_step
 
 router = Router(tags=["returns"])
 
@@ -236,26 +237,17 @@ def step(request: HttpRequest, return_id: int, payload: StepIn):
     ret = queries.return_detail(request.shop, return_id)
     if ret is None:
         raise HttpError(404, f"no return {return_id} in this shop")
-    by = payload.by or "api"
     try:
-        if payload.action == "approve":
-            services.approve_return(ret, by=by)
-        elif payload.action == "reject":
-            services.reject_return(ret, by=by, reason=payload.reason)
-        elif payload.action == "shipped":
-            services.mark_shipped_back(ret, by=by, tracking_number=payload.tracking_number)
-        elif payload.action == "receive":
-            services.receive_return(ret, by=by, quantities=payload.quantities)
-        elif payload.action == "inspect":
-            services.inspect_return(ret, by=by, note=payload.note)
-        elif payload.action == "settle":
-            settlements.settle_return(
-                ret, by=by, quantities=payload.quantities, refund_shipping=payload.refund_shipping
-            )
-        elif payload.action == "complete":
-            services.complete_return(ret, by=by)
-        else:
-            services.cancel_return(ret, by=by)
+        take_step(
+            ret,
+            payload.action,
+            by=payload.by or "api",
+            reason=payload.reason,
+            note=payload.note,
+            tracking_number=payload.tracking_number,
+            quantities=payload.quantities,
+            refund_shipping=payload.refund_shipping,
+        )
     except services.ReturnProblem as problem:
         raise HttpError(409, str(problem)) from None
     return _detail(request, queries.return_detail(request.shop, return_id))

@@ -134,7 +134,7 @@ def _tickets(shop: Shop, orders: list[Order]) -> int:
                 subject=subject,
                 body=body,
                 category=category,
-                priority="high" if category == "complaint" else "normal",
+                priority=support.priority_for(category),
                 channel=Ticket.Channel.FORM,
                 order_id=order.pk,
             ),

@@ -151,10 +151,6 @@ def _check(request, token, shop, order, language, ask, problem: str = "") -> Htt
         resolution_label=RESOLUTION_LABELS[verdict.resolution],
         exchange_titles=_exchange_titles(order, ask),
         problem=problem,
-        bonus=verdict.store_credit
-        - max(0, verdict.items_value - verdict.restocking_fee - verdict.shipping_fee)
-        if verdict.store_credit
-        else 0,
         status=400 if problem else 200,
     )
 

@@ -60,10 +60,7 @@ def contact(request: HttpRequest, token: str) -> HttpResponse:
                 subject=translation.gettext("About order %(number)s") % {"number": order.number},
                 body=body,
                 category=category,
-                # A complaint is answered first.
-                priority=Ticket.Priority.HIGH
-                if category == Ticket.Category.COMPLAINT
-                else Ticket.Priority.NORMAL,
+                priority=services.priority_for(category),
                 channel=Ticket.Channel.FORM,
                 order_id=order.pk,
                 locale=language,

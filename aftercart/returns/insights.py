@@ -16,7 +16,7 @@ from django.utils import timezone
 from aftercart.core.models import Shop
 from aftercart.orders.models import LineItem
 from aftercart.returns.models import HOLDING, ReturnLine, ReturnRequest
-from aftercart.returns.policies import reason_label
+from aftercart.returns.policies import reason_labels
 
 
 @dataclass
@@ -93,10 +93,11 @@ def summary(shop: Shop, days: int = 90, limit: int = 20) -> Summary:
 
 
 def _reason_words(shop: Shop):
+    words = reason_labels(shop)
     kept = dict(
         ReturnRequest.objects.filter(shop=shop).values_list("reason", "reason_label").distinct()
     )
-    return lambda code: reason_label(shop, code, kept.get(code, ""))
+    return lambda code: words.get(code) or kept.get(code) or code
 
 
 def _rows(sold, returned, reasons, limit: int, words) -> list[Row]:

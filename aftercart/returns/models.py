@@ -201,6 +201,11 @@ class Settlement(models.Model):
         ordering = ["id"]
 
 
+# Given to the store or an agent and not done yet: its items are held, and the return
+# is not complete while one is.
+UNDER_WAY = [Settlement.Status.PENDING, Settlement.Status.SENDING, Settlement.Status.MANUAL]
+
+
 class CreditEntry(models.Model):
     """A movement of a customer's store credit. Entries are only added; the balance is
     their sum, and the source key makes each one happen once."""

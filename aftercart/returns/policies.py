@@ -66,11 +66,16 @@ def policy_for(shop: Shop) -> Policy:
     )
 
 
+def reason_labels(shop: Shop) -> dict[str, str]:
+    """Each reason's words, by its code, in the active language (a page or an email reads
+    them in its own, whatever language she asked in)."""
+    return {reason.code: str(reason.label) for reason in policy_for(shop).reasons}
+
+
 def reason_label(shop: Shop, code: str, kept: str = "") -> str:
-    """A reason's words in the active language (a page or an email reads them in its
-    own); the words she read when she asked, for a reason the policy no longer has."""
-    reason = policy_for(shop).reason(code)
-    return str(reason.label) if reason is not None else kept or code
+    """One reason's words; the words she read when she asked, for a reason the policy no
+    longer has."""
+    return reason_labels(shop).get(code) or kept or code
 
 
 def label(value: str | dict) -> str:

@@ -181,6 +181,14 @@ class Verdict:
     refund: Decimal = Decimal(0)  # to the original payment
     store_credit: Decimal = Decimal(0)
 
+    @property
+    def credit_bonus(self) -> Decimal:
+        """What choosing store credit adds to what she would get back in money."""
+        if not self.store_credit:
+            return Decimal(0)
+        net = max(Decimal(0), self.items_value - self.restocking_fee - self.shipping_fee)
+        return self.store_credit - net
+
 
 class RequestProblem(ValueError):
     """A request that names lines the order does not have, or no quantities at all."""

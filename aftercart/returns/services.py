@@ -14,7 +14,6 @@ published as return.<step> with the return's id, for flows (the emails) and webh
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
@@ -25,6 +24,7 @@ from aftercart.orders.models import Order, OrderEvent
 from aftercart.orders.queries import order_with_items
 from aftercart.orders.services import lock_order, record_return_step
 from aftercart.returns.models import (
+    UNDER_WAY,
     ReturnLine,
     ReturnPhoto,
     ReturnRequest,
@@ -40,9 +40,7 @@ from aftercart.returns.queries import (
     returnable_items,
 )
 
-CENT = Decimal("0.01")
 Status = ReturnRequest.Status
-UNDER_WAY = [Settlement.Status.PENDING, Settlement.Status.SENDING, Settlement.Status.MANUAL]
 
 
 class ReturnProblem(ValueError):

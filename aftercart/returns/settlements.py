@@ -25,12 +25,17 @@ from aftercart.core.events import publish
 from aftercart.orders.records import RefundData
 from aftercart.orders.services import lock_order, record_refund
 from aftercart.returns import outlets
-from aftercart.returns.models import CreditEntry, ReturnLine, ReturnRequest, Settlement
+from aftercart.returns.models import (
+    UNDER_WAY,
+    CreditEntry,
+    ReturnLine,
+    ReturnRequest,
+    Settlement,
+)
 from aftercart.returns.services import ReturnProblem, _complete, _ids, _locked
 
 CENT = Decimal("0.01")
 Status = ReturnRequest.Status
-UNDER_WAY = [Settlement.Status.PENDING, Settlement.Status.SENDING, Settlement.Status.MANUAL]
 MAX_ATTEMPTS = 5
 STALE_CLAIM = timedelta(minutes=10)
 # A sender gives up well before its claim looks stale to another worker, so two workers

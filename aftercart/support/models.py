@@ -54,7 +54,6 @@ class Ticket(models.Model):
         FORM = "form", _("Contact form")
         EMAIL = "email", _("Email")
         API = "api", _("API")
-        AGENT = "agent", _("Opened by an agent")
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, db_index=False)
     number = models.PositiveIntegerField()  # per shop: "#1042" in the subject

@@ -57,6 +57,11 @@ class NewTicket:
     acknowledge: bool = True
 
 
+def priority_for(category: str) -> str:
+    """The priority a customer's own message gets: a complaint is answered first."""
+    return Ticket.Priority.HIGH if category == Ticket.Category.COMPLAINT else Ticket.Priority.NORMAL
+
+
 def open_ticket(shop: Shop, new: NewTicket) -> Ticket:
     """A new ticket and its first message; she gets an acknowledgement with the time she
     can expect an answer by."""
@@ -292,7 +297,7 @@ def reply(ticket: Ticket, body: str, *, agent, resolve: bool = False) -> TicketM
     if ticket.status == Status.CLOSED:
         raise TicketProblem(f"ticket #{ticket.number} is closed: open it again first")
     now = timezone.now()
-    name = _agent_name(agent)
+    name = agent_name(agent)
     message = TicketMessage.objects.create(
         shop_id=ticket.shop_id,
         ticket=ticket,
@@ -337,7 +342,8 @@ def reply(ticket: Ticket, body: str, *, agent, resolve: bool = False) -> TicketM
     return message
 
 
-def _agent_name(agent) -> str:
+def agent_name(agent) -> str:
+    """How a reply is signed: the agent's full name, else the username (or the name given)."""
     if isinstance(agent, str):
         return agent[:150]
     return (agent.get_full_name() or agent.get_username())[:150]
@@ -361,7 +367,7 @@ def add_note(ticket: Ticket, body: str, *, agent) -> TicketMessage:
         shop_id=ticket.shop_id,
         ticket=ticket,
         kind=TicketMessage.Kind.NOTE,
-        author=_agent_name(agent),
+        author=agent_name(agent),
         body=body.strip(),
         created_at=timezone.now(),
     )

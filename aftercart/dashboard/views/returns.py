@@ -15,7 +15,14 @@ from aftercart.dashboard.access import page, shop_page
 from aftercart.dashboard.views.paging import paginate, period_days
 from aftercart.returns import insights, policies, queries, services, settlements
 from aftercart.returns.models import ReturnPhoto, ReturnRequest, Settlement
-from aftercart.returns.policies import PolicyProblem, policy_for, save_policy, stored_policy
+from aftercart.returns.policies import (
+    PolicyProblem,
+    policy_for,
+    reason_labels,
+    save_policy,
+    stored_policy,
+)
+from aftercart.returns.steps import STEPS, take_step
 
 # The queue's tabs: what an agent has to do next, in the order it comes.
 VIEWS = {
@@ -115,7 +122,7 @@ def _return(shop, pk: int) -> ReturnRequest:
 
 def _name_reasons(shop, returns) -> None:
     """Each return's reason in the dashboard's language (she may have read it in hers)."""
-    words = {reason.code: str(reason.label) for reason in policy_for(shop).reasons}
+    words = reason_labels(shop)
     for ret in returns:
         ret.reason_shown = words.get(ret.reason, ret.reason_label)
 
@@ -189,32 +196,23 @@ def return_act(request, shop, pk: int):
     ret = _return(shop, pk)
     action, by = request.POST.get("action", ""), _by(request)
     try:
-        if action == "approve":
-            services.approve_return(ret, by=by)
-        elif action == "reject":
-            services.reject_return(ret, by=by, reason=request.POST.get("reason", ""))
-        elif action == "receive":
-            services.receive_return(ret, by=by, quantities=_quantities(request, "received-"))
-        elif action == "inspect":
-            services.inspect_return(ret, by=by, note=request.POST.get("note", ""))
-        elif action == "settle":
-            settlements.settle_return(
-                ret,
-                by=by,
-                quantities=_quantities(request, "settle-"),
-                refund_shipping=request.POST.get("refund_shipping") == "yes",
-            )
-        elif action == "settled":
+        if action == "settled":  # done by hand in the store: a step of its settlement
             settlement = ret.settlements.filter(pk=request.POST.get("settlement") or 0).first()
             if settlement is None:
                 raise Http404
             settlements.settlement_done(
                 settlement, by=by, external_id=request.POST.get("external_id", "").strip()
             )
-        elif action == "complete":
-            services.complete_return(ret, by=by)
-        elif action == "cancel":
-            services.cancel_return(ret, by=by)
+        elif action in STEPS:
+            take_step(
+                ret,
+                action,
+                by=by,
+                reason=request.POST.get("reason", ""),
+                note=request.POST.get("note", ""),
+                quantities=_quantities(request, "received-" if action == "receive" else "settle-"),
+                refund_shipping=request.POST.get("refund_shipping") == "yes",
+            )
         else:
             raise Http404
     except services.ReturnProblem as problem:

@@ -61,7 +61,7 @@ def ticket_page(request, shop, pk: int):
     if saved.isdigit():
         found = SavedReply.objects.filter(shop=shop, pk=int(saved)).first()
         if found is not None:
-            draft = replies.fill(found.body, ticket, agent=_agent_name(request.user))
+            draft = replies.fill(found.body, ticket, agent=services.agent_name(request.user))
     state, due = queries.clock(ticket)
     others = Ticket.objects.filter(shop=shop, email=ticket.email).exclude(pk=ticket.pk)[:10]
     return page(
@@ -83,10 +83,6 @@ def ticket_page(request, shop, pk: int):
             "priorities": Ticket.Priority.choices,
         },
     )
-
-
-def _agent_name(user) -> str:
-    return user.get_full_name() or user.get_username()
 
 
 @shop_page
